@@ -1,0 +1,3 @@
+//! See the crate README.
+#![doc = include_str!("../README.md")]
+pub mod features;

@@ -1,0 +1,2 @@
+//! Pure rules of Quay.
+#![doc = include_str!("../README.md")]

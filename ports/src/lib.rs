@@ -1,0 +1,6 @@
+//! Port traits of quay-rs: what the application needs from the outside world.
+#![doc = include_str!("../README.md")]
+
+pub mod clock;
+pub mod crypto;
+pub mod store;

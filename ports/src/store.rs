@@ -1,0 +1,1 @@
+//! Metadata-store ports (implemented by `quay-adapter-db`).
