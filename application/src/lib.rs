@@ -1,3 +1,5 @@
 //! See the crate README.
 #![doc = include_str!("../README.md")]
 pub mod features;
+pub mod health;
+pub mod initial_user;

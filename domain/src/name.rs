@@ -99,10 +99,17 @@ impl NamespaceName {
             return Err(NameError::Empty { kind });
         }
         if s.len() > 255 {
-            return Err(NameError::Length { kind, min: 1, max: 255 });
+            return Err(NameError::Length {
+                kind,
+                min: 1,
+                max: 255,
+            });
         }
         if !s.chars().all(is_name_char) {
-            return Err(NameError::Grammar { kind, rule: NAMESPACE_RULE });
+            return Err(NameError::Grammar {
+                kind,
+                rule: NAMESPACE_RULE,
+            });
         }
         Ok(Self(s.to_owned()))
     }
@@ -129,14 +136,24 @@ fn validate_new_name(s: &str, kind: &'static str) -> Result<(), NameError> {
         } else if matches!(c, '.' | '_' | '-') && !prev_sep {
             prev_sep = true;
         } else {
-            return Err(NameError::Grammar { kind, rule: NAMESPACE_RULE });
+            return Err(NameError::Grammar {
+                kind,
+                rule: NAMESPACE_RULE,
+            });
         }
     }
     if prev_sep {
-        return Err(NameError::Grammar { kind, rule: NAMESPACE_RULE });
+        return Err(NameError::Grammar {
+            kind,
+            rule: NAMESPACE_RULE,
+        });
     }
     if !(2..=255).contains(&s.len()) {
-        return Err(NameError::Length { kind, min: 2, max: 255 });
+        return Err(NameError::Length {
+            kind,
+            min: 2,
+            max: 255,
+        });
     }
     Ok(())
 }
@@ -155,7 +172,10 @@ impl RobotName {
     /// [`NameError`] when the short name breaks Quay's `validate_username` rule.
     pub fn new(namespace: NamespaceName, short: &str) -> Result<Self, NameError> {
         validate_new_name(short, "robot")?;
-        Ok(Self { namespace, short: short.to_owned() })
+        Ok(Self {
+            namespace,
+            short: short.to_owned(),
+        })
     }
 
     /// Parses `namespace+shortname`; the short name follows the lookup grammar of namespaces.
@@ -164,15 +184,28 @@ impl RobotName {
     /// [`NameError`] when there is no `+` or either part is invalid.
     pub fn parse(s: &str) -> Result<Self, NameError> {
         let kind = "robot";
-        let (ns, short) = s.split_once('+').ok_or(NameError::Grammar { kind, rule: "namespace+shortname" })?;
+        let (ns, short) = s.split_once('+').ok_or(NameError::Grammar {
+            kind,
+            rule: "namespace+shortname",
+        })?;
         let namespace = NamespaceName::parse(ns)?;
         if short.is_empty() || !short.chars().all(is_name_char) {
-            return Err(NameError::Grammar { kind, rule: "namespace+shortname" });
+            return Err(NameError::Grammar {
+                kind,
+                rule: "namespace+shortname",
+            });
         }
         if s.len() > 255 {
-            return Err(NameError::Length { kind, min: 3, max: 255 });
+            return Err(NameError::Length {
+                kind,
+                min: 3,
+                max: 255,
+            });
         }
-        Ok(Self { namespace, short: short.to_owned() })
+        Ok(Self {
+            namespace,
+            short: short.to_owned(),
+        })
     }
 
     /// The owning namespace.
@@ -223,7 +256,11 @@ impl RepositoryName {
             return Err(NameError::Empty { kind });
         }
         if s.len() > 255 {
-            return Err(NameError::Length { kind, min: 1, max: 255 });
+            return Err(NameError::Length {
+                kind,
+                min: 1,
+                max: 255,
+            });
         }
         let component_ok = |c: &str| {
             let mut chars = c.chars();
@@ -261,14 +298,26 @@ impl TagName {
         let mut chars = s.chars();
         match chars.next() {
             None => return Err(NameError::Empty { kind }),
-            Some(c) if !word(c) => return Err(NameError::Grammar { kind, rule: TAG_RULE }),
+            Some(c) if !word(c) => {
+                return Err(NameError::Grammar {
+                    kind,
+                    rule: TAG_RULE,
+                });
+            }
             Some(_) => {}
         }
         if !chars.all(|c| word(c) || c == '.' || c == '-') {
-            return Err(NameError::Grammar { kind, rule: TAG_RULE });
+            return Err(NameError::Grammar {
+                kind,
+                rule: TAG_RULE,
+            });
         }
         if s.len() > 128 {
-            return Err(NameError::Length { kind, min: 1, max: 128 });
+            return Err(NameError::Length {
+                kind,
+                min: 1,
+                max: 128,
+            });
         }
         Ok(Self(s.to_owned()))
     }

@@ -1,2 +1,30 @@
 //! See the crate README.
 #![doc = include_str!("../README.md")]
+
+pub mod aes_cbc;
+pub mod b64;
+pub mod cdn;
+pub mod civil;
+pub mod digest;
+pub mod error;
+pub mod fernet;
+pub mod field;
+pub mod jwk;
+pub mod jwt;
+pub mod password;
+pub mod provider;
+pub mod pyjson;
+pub mod random;
+pub mod schema1;
+pub mod secret_key;
+pub mod smtp;
+pub mod tarsum;
+pub mod tls;
+
+pub use digest::OpenSslDigester;
+pub use error::CryptoError;
+pub use field::FieldEncrypterV0;
+pub use jwt::RegistryTokens;
+pub use password::BcryptHasher;
+pub use provider::{FipsError, FipsStatus, enforce, status};
+pub use random::OpenSslRandom;

@@ -3,4 +3,5 @@
 
 pub mod clock;
 pub mod crypto;
+pub mod health;
 pub mod store;

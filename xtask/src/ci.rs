@@ -16,8 +16,13 @@ fn cargo() -> Command {
 fn step(name: &str, mut cmd: Command) -> Result<()> {
     let started = Instant::now();
     eprintln!("==> {name}");
-    let status = cmd.status().with_context(|| format!("{name}: could not start"))?;
-    eprintln!("<== {name}: {status} in {:.1}s", started.elapsed().as_secs_f64());
+    let status = cmd
+        .status()
+        .with_context(|| format!("{name}: could not start"))?;
+    eprintln!(
+        "<== {name}: {status} in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
     if !status.success() {
         bail!("CI step `{name}` failed");
     }
@@ -35,7 +40,15 @@ pub fn run(_args: &[String]) -> Result<()> {
     crate::layers::run()?;
 
     let mut clippy = cargo();
-    clippy.args(["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]);
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]);
     step("cargo clippy -D warnings", clippy)?;
 
     let mut build = cargo();

@@ -29,14 +29,49 @@ pub struct Graph {
 
 /// Crypto implementations only `quay-fips` may name directly.
 const CRYPTO_CRATES: &[&str] = &[
-    "openssl", "openssl-sys", "ring", "rustls", "aws-lc-rs", "aws-lc-sys", "sha1", "sha2", "sha3",
-    "md-5", "md5", "hmac", "aes", "aes-gcm", "ccm", "cbc", "rsa", "bcrypt", "pbkdf2", "p256",
-    "p384", "ecdsa", "ed25519-dalek", "jsonwebtoken", "fernet", "chacha20poly1305", "blake2",
-    "blake3", "digest", "crypto-common", "rcgen", "x509-parser",
+    "openssl",
+    "openssl-sys",
+    "ring",
+    "rustls",
+    "aws-lc-rs",
+    "aws-lc-sys",
+    "sha1",
+    "sha2",
+    "sha3",
+    "md-5",
+    "md5",
+    "hmac",
+    "aes",
+    "aes-gcm",
+    "ccm",
+    "cbc",
+    "rsa",
+    "bcrypt",
+    "pbkdf2",
+    "p256",
+    "p384",
+    "ecdsa",
+    "ed25519-dalek",
+    "jsonwebtoken",
+    "fernet",
+    "chacha20poly1305",
+    "blake2",
+    "blake3",
+    "digest",
+    "crypto-common",
+    "rcgen",
+    "x509-parser",
 ];
 
 /// Stacks banned from the whole graph: every TLS and crypto path goes through OpenSSL.
-const BANNED_ANYWHERE: &[&str] = &["ring", "rustls", "aws-lc-rs", "aws-lc-sys", "boring", "boring-sys"];
+const BANNED_ANYWHERE: &[&str] = &[
+    "ring",
+    "rustls",
+    "aws-lc-rs",
+    "aws-lc-sys",
+    "boring",
+    "boring-sys",
+];
 
 /// What each workspace crate may depend on inside the workspace (`*` = anything).
 fn allowed_workspace_deps(name: &str) -> Option<&'static [&'static str]> {
@@ -68,19 +103,25 @@ pub fn check(graph: &Graph) -> Vec<String> {
             Some(allowed) => {
                 for dep in deps.iter().filter(|d| graph.members.contains(*d)) {
                     if !allowed.contains(&"*") && !allowed.contains(&dep.as_str()) {
-                        errors.push(format!("`{member}` must not depend on `{dep}` (layer rule)"));
+                        errors.push(format!(
+                            "`{member}` must not depend on `{dep}` (layer rule)"
+                        ));
                     }
                 }
             }
         }
         if member.starts_with("quay-adapter-") && member != "quay-adapter-http" {
             for dep in deps.iter().filter(|d| d.starts_with("actix")) {
-                errors.push(format!("driven adapter `{member}` must not depend on `{dep}`"));
+                errors.push(format!(
+                    "driven adapter `{member}` must not depend on `{dep}`"
+                ));
             }
         }
         if member == "quay-adapter-http" {
             for dep in deps.iter().filter(|d| d.starts_with("diesel")) {
-                errors.push(format!("`quay-adapter-http` must not touch the database (`{dep}`)"));
+                errors.push(format!(
+                    "`quay-adapter-http` must not touch the database (`{dep}`)"
+                ));
             }
         }
         if member != "quay" {
@@ -105,7 +146,10 @@ pub fn check(graph: &Graph) -> Vec<String> {
         .clone()
         .unwrap_or_else(|| reachable(graph, "quay-domain"));
     for reached in domain_tree {
-        if DOMAIN_FORBIDDEN_PREFIXES.iter().any(|p| reached.starts_with(p)) {
+        if DOMAIN_FORBIDDEN_PREFIXES
+            .iter()
+            .any(|p| reached.starts_with(p))
+        {
             errors.push(format!("the domain's dependency tree reaches `{reached}`"));
         }
     }
@@ -140,7 +184,10 @@ pub fn load() -> Result<Graph> {
         .output()
         .context("running cargo metadata")?;
     if !out.status.success() {
-        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let meta: Value = serde_json::from_slice(&out.stdout)?;
     let mut names = BTreeMap::new();
@@ -182,13 +229,25 @@ pub fn load() -> Result<Graph> {
 /// Package names of `quay-domain`'s normal dependency tree, as a build of it alone resolves it.
 fn domain_tree() -> Result<BTreeSet<String>> {
     let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["tree", "--locked", "-p", "quay-domain", "-e", "normal", "--prefix", "none"])
+        .args([
+            "tree",
+            "--locked",
+            "-p",
+            "quay-domain",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+        ])
         .args(["--format", "{p}"])
         .current_dir(crate::services::root())
         .output()
         .context("running cargo tree")?;
     if !out.status.success() {
-        bail!("cargo tree failed: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -203,7 +262,10 @@ pub fn run() -> Result<()> {
     let graph = load()?;
     let errors = check(&graph);
     if errors.is_empty() {
-        eprintln!("layers: {} workspace crates follow the dependency rules", graph.members.len());
+        eprintln!(
+            "layers: {} workspace crates follow the dependency rules",
+            graph.members.len()
+        );
         return Ok(());
     }
     for e in &errors {
@@ -222,8 +284,10 @@ mod tests {
             if name.starts_with("quay") {
                 g.members.insert((*name).to_string());
             }
-            g.deps
-                .insert((*name).to_string(), deps.iter().map(|d| (*d).to_string()).collect());
+            g.deps.insert(
+                (*name).to_string(),
+                deps.iter().map(|d| (*d).to_string()).collect(),
+            );
         }
         g
     }
@@ -253,17 +317,31 @@ mod tests {
         edges.push(("helper", &["tokio"]));
         edges.push(("tokio", &[]));
         let errors = check(&graph(&edges));
-        assert!(errors.iter().any(|e| e.contains("reaches `tokio`")), "{errors:?}");
+        assert!(
+            errors.iter().any(|e| e.contains("reaches `tokio`")),
+            "{errors:?}"
+        );
     }
 
     #[test]
     fn adapter_on_application_or_adapter_fails() {
         let mut edges = clean();
         edges.push(("quay-application", &["quay-ports"]));
-        edges.push(("quay-adapter-storage", &["quay-application", "quay-adapter-db"]));
+        edges.push((
+            "quay-adapter-storage",
+            &["quay-application", "quay-adapter-db"],
+        ));
         let errors = check(&graph(&edges));
-        assert!(errors.iter().any(|e| e.contains("must not depend on `quay-application`")));
-        assert!(errors.iter().any(|e| e.contains("names the concrete adapter `quay-adapter-db`")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("must not depend on `quay-application`"))
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("names the concrete adapter `quay-adapter-db`"))
+        );
     }
 
     #[test]
@@ -274,6 +352,10 @@ mod tests {
         edges.push(("rustls", &[]));
         let errors = check(&graph(&edges));
         assert!(errors.iter().any(|e| e.contains("crypto crate `sha2`")));
-        assert!(errors.iter().any(|e| e.contains("`rustls` is in the dependency graph")));
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.contains("`rustls` is in the dependency graph"))
+        );
     }
 }

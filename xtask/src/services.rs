@@ -44,7 +44,8 @@ fn services_dir() -> PathBuf {
 
 /// A free TCP port on the loopback interface.
 pub fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind("127.0.0.1:0").context("binding a probe socket on loopback")?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").context("binding a probe socket on loopback")?;
     Ok(listener.local_addr()?.port())
 }
 
@@ -71,10 +72,20 @@ fn ensure_postgres_user() -> Result<()> {
     if !is_root() {
         return Ok(());
     }
-    let exists = Command::new("id").arg("postgres").output()?.status.success();
+    let exists = Command::new("id")
+        .arg("postgres")
+        .output()?
+        .status
+        .success();
     if !exists {
         let status = Command::new("useradd")
-            .args(["--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"])
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "postgres",
+            ])
             .status()
             .context("running useradd postgres")?;
         if !status.success() {
@@ -85,7 +96,9 @@ fn ensure_postgres_user() -> Result<()> {
 }
 
 fn run_ok(mut cmd: Command, what: &str) -> Result<()> {
-    let out = cmd.output().with_context(|| format!("{what}: could not start"))?;
+    let out = cmd
+        .output()
+        .with_context(|| format!("{what}: could not start"))?;
     if !out.status.success() {
         bail!(
             "{what} failed ({}):\n{}{}",
@@ -120,7 +133,8 @@ pub fn up() -> Result<Vec<(String, String)>> {
     which("pg_ctl")?;
     ensure_postgres_user()?;
     if pg_dir.exists() {
-        std::fs::remove_dir_all(&pg_dir).with_context(|| format!("removing {}", pg_dir.display()))?;
+        std::fs::remove_dir_all(&pg_dir)
+            .with_context(|| format!("removing {}", pg_dir.display()))?;
     }
     std::fs::create_dir_all(&pg_dir)?;
     if is_root() {
@@ -135,7 +149,16 @@ pub fn up() -> Result<Vec<(String, String)>> {
     }
     let mut initdb = pg_command("initdb");
     initdb
-        .args(["-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--locale=C", "-D"])
+        .args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "-D",
+        ])
         .arg(&data);
     run_ok(initdb, "initdb")?;
     let port = free_port()?;
@@ -161,7 +184,10 @@ pub fn up() -> Result<Vec<(String, String)>> {
     )];
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(dir.join("env"), text)?;
-    eprintln!("PostgreSQL test cluster on 127.0.0.1:{port} ({})", data.display());
+    eprintln!(
+        "PostgreSQL test cluster on 127.0.0.1:{port} ({})",
+        data.display()
+    );
     Ok(env)
 }
 

@@ -1,0 +1,103 @@
+//! The metadata stores over [`Database`], handed out as a struct of `Arc<dyn …Store>`.
+//!
+//! Row structs are private to each store module and convert to domain types with `TryFrom`;
+//! a stored value the domain cannot represent is a [`BackendErrorKind::Corrupt`] error.
+//!
+//! [`BackendErrorKind::Corrupt`]: quay_ports::store::BackendErrorKind::Corrupt
+
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use quay_ports::store::{
+    Cursor, Page, PageRequest, RepositoryStore, ServiceKeyStore, TagStore, UserStore,
+};
+
+use crate::database::Database;
+
+mod repository;
+mod service_key;
+mod tag;
+mod user;
+
+/// All stores of one database.
+#[derive(Clone)]
+pub struct Stores {
+    /// Accounts.
+    pub users: Arc<dyn UserStore>,
+    /// Repositories.
+    pub repositories: Arc<dyn RepositoryStore>,
+    /// Tags.
+    pub tags: Arc<dyn TagStore>,
+    /// Service keys.
+    pub service_keys: Arc<dyn ServiceKeyStore>,
+}
+
+impl Database {
+    /// The stores, sharing this database's pools.
+    pub fn stores(&self) -> Stores {
+        Stores {
+            users: Arc::new(user::DbUserStore { db: self.clone() }),
+            repositories: Arc::new(repository::DbRepositoryStore { db: self.clone() }),
+            tags: Arc::new(tag::DbTagStore { db: self.clone() }),
+            service_keys: Arc::new(service_key::DbServiceKeyStore { db: self.clone() }),
+        }
+    }
+}
+
+/// A naive database timestamp (Quay stores UTC without a zone) as UTC.
+fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
+
+/// UTC as a naive database timestamp, truncated to microseconds as Python writes them.
+fn naive(t: DateTime<Utc>) -> NaiveDateTime {
+    let t = t.naive_utc();
+    let micros = t.and_utc().timestamp_subsec_micros();
+    t.with_nanosecond(micros * 1000).unwrap_or(t)
+}
+
+use chrono::Timelike as _;
+
+/// A domain id as the `integer` key Quay's tables use; `None` when out of range (no such row).
+fn key(id: i64) -> Option<i32> {
+    i32::try_from(id).ok()
+}
+
+/// Page size clamped to 1..=1000, and the extra row fetched to know whether more follow.
+fn fetch_limit(page: &PageRequest) -> (usize, i64) {
+    let limit = page.limit.clamp(1, 1000) as usize;
+    (limit, i64::try_from(limit + 1).unwrap_or(1001))
+}
+
+/// Keeps `limit` items and sets the cursor to the last item's key when more rows followed.
+fn paginate<T>(mut items: Vec<T>, limit: usize, key_of: impl Fn(&T) -> String) -> Page<T> {
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|i| Cursor(key_of(i)))
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_truncate_to_micros() {
+        let t = DateTime::from_timestamp(1_700_000_000, 123_456_789).expect("valid");
+        assert_eq!(naive(t).and_utc().timestamp_subsec_nanos(), 123_456_000);
+        assert_eq!(utc(naive(t)).timestamp(), 1_700_000_000);
+    }
+
+    #[test]
+    fn pagination() {
+        let p = paginate(vec![1, 2, 3], 2, |i| i.to_string());
+        assert_eq!(p.items, vec![1, 2]);
+        assert_eq!(p.next, Some(Cursor("2".into())));
+        let p = paginate(vec![1, 2], 2, |i| i.to_string());
+        assert_eq!(p.next, None);
+        assert_eq!(fetch_limit(&PageRequest::first(0)), (1, 2));
+    }
+}

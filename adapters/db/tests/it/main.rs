@@ -1,0 +1,10 @@
+//! Integration tests of quay-adapter-db against real PostgreSQL (`QUAY_TEST_PG_URL`, from
+//! `cargo xtask services up`) and SQLite files.
+
+mod concurrency;
+mod errors;
+mod python_db;
+mod replicas;
+mod support;
+mod tls;
+mod users;

@@ -1,0 +1,202 @@
+//! `quay serve`: composes the process (config, database, crypto, HTTP) and serves until SIGTERM.
+
+use anyhow::{Context, Result, bail};
+use quay_application::health::HealthService;
+use quay_ports::health::HealthProbe;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::{ServeArgs, TlsArg};
+use crate::config::{Mode, QuayConfig, StorageDriver, TlsConfig};
+use crate::{bootstrap, database, probes};
+
+/// Runs the server until SIGTERM or Ctrl-C.
+///
+/// # Errors
+/// Any start-up failure, with its cause and the fix.
+pub async fn run(args: ServeArgs) -> Result<()> {
+    let config = crate::load_config(&args.source)?;
+    let fips =
+        quay_fips::enforce(config.feature("FEATURE_FIPS")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    tracing::info!(fips.status = %fips.log_line(), "crypto provider");
+
+    prepare_data_dir(&args.source.data_dir, &config)?;
+    let db = database::connect(&config).await?;
+    database::ensure_head(&db, config.mode == Some(Mode::Mirror)).await?;
+    let stores = db.stores();
+    bootstrap::initial_user(
+        &stores,
+        &config,
+        args.init_user.as_deref(),
+        args.init_password.as_deref(),
+    )
+    .await?;
+
+    let tls = tls_files(args.tls.as_ref(), &config)?;
+    let listen = args.listen.unwrap_or_else(|| default_listen(tls.is_some()));
+    let services = quay_adapter_http::AppServices {
+        health: health(&config, &db, &args.source.data_dir),
+    };
+    let app = move || {
+        actix_web::App::new()
+            .wrap(tracing_actix_web::TracingLogger::default())
+            .configure(quay_adapter_http::configure(services.clone()))
+    };
+    let server = actix_web::HttpServer::new(app).shutdown_timeout(30);
+    let server = match &tls {
+        Some((cert, key)) => {
+            let acceptor =
+                quay_fips::tls::acceptor(cert, key).map_err(|e| anyhow::anyhow!("{e}"))?;
+            server.bind_openssl(listen, acceptor)
+        }
+        None => server.bind(listen),
+    }
+    .with_context(|| {
+        format!("cannot listen on {listen}: is another process using it? (--listen ADDR:PORT)")
+    })?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(http.listen = %listen, http.scheme = scheme, "quay is serving");
+    server.run().await.context("HTTP server failed")?;
+    tracing::info!("quay stopped");
+    Ok(())
+}
+
+fn default_listen(tls: bool) -> SocketAddr {
+    let port = if tls { 8443 } else { 8080 };
+    SocketAddr::from(([0, 0, 0, 0], port))
+}
+
+/// Creates the data directory and checks this process can write in it.
+fn prepare_data_dir(dir: &Path, config: &QuayConfig) -> Result<()> {
+    let uses_dir = config.mode == Some(Mode::Mirror)
+        || database::sqlite_path(config).is_some_and(|p| p.starts_with(dir));
+    if !uses_dir {
+        return Ok(());
+    }
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!("cannot create the data directory {}: choose another with --data-dir or fix its permissions", dir.display())
+    })?;
+    let probe = dir.join(".quay-write-probe");
+    std::fs::write(&probe, b"ok").with_context(|| {
+        format!(
+            "the data directory {} is not writable by this user: fix its permissions (chown/chmod) or choose another with --data-dir",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    for location in config.storage.locations.values() {
+        if let StorageDriver::Local(local) = location {
+            std::fs::create_dir_all(&local.storage_path).with_context(|| {
+                format!(
+                    "cannot create the storage directory {}",
+                    local.storage_path.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The certificate and key to serve with, generating a self-signed pair when configured so.
+fn tls_files(arg: Option<&TlsArg>, config: &QuayConfig) -> Result<Option<(PathBuf, PathBuf)>> {
+    let chosen = match arg {
+        Some(TlsArg::Off) => TlsConfig::Off,
+        Some(TlsArg::Files { cert, key }) => TlsConfig::Provided {
+            cert: cert.clone(),
+            key: key.clone(),
+        },
+        Some(TlsArg::Auto) | None => config.tls.clone(),
+    };
+    match chosen {
+        TlsConfig::Off => Ok(None),
+        TlsConfig::Provided { cert, key } => {
+            for (what, path) in [("certificate", &cert), ("key", &key)] {
+                if !path.is_file() {
+                    bail!(
+                        "the TLS {what} {} does not exist: give existing PEM files with --tls CERT,KEY",
+                        path.display()
+                    );
+                }
+            }
+            Ok(Some((cert, key)))
+        }
+        TlsConfig::SelfSigned { cert, key } => {
+            if !(cert.is_file() && key.is_file()) {
+                write_self_signed(&cert, &key, &config.server_hostname)?;
+            }
+            Ok(Some((cert, key)))
+        }
+    }
+}
+
+fn write_self_signed(cert: &Path, key: &Path, hostname: &str) -> Result<()> {
+    let mut hosts = Vec::new();
+    if !hostname.is_empty() {
+        hosts.push(hostname.to_owned());
+    }
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        let name = name.trim();
+        if !name.is_empty() && !hosts.iter().any(|h| h == name) {
+            hosts.push(name.to_owned());
+        }
+    }
+    let (cert_pem, key_pem) =
+        quay_fips::tls::self_signed(&hosts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    for path in [cert, key] {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    std::fs::write(cert, cert_pem).with_context(|| format!("writing {}", cert.display()))?;
+    write_private(key, key_pem.as_bytes())?;
+    tracing::info!(tls.cert = %cert.display(), tls.hosts = ?hosts, "generated a self-signed certificate");
+    Ok(())
+}
+
+fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    file.write_all(data)
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+fn health(config: &QuayConfig, db: &quay_adapter_db::Database, data_dir: &Path) -> HealthService {
+    let database: Arc<dyn HealthProbe> = Arc::new(probes::DatabaseReachable(db.clone()));
+    let auth: Arc<dyn HealthProbe> = probes::auth(config, db);
+    let disk: Arc<dyn HealthProbe> = Arc::new(probes::DiskSpace {
+        paths: vec![data_dir.to_path_buf(), std::env::temp_dir()],
+        threshold: config
+            .effective
+            .get("DISKSPACE_HEALTH_THRESHOLD")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.01),
+    });
+    let instance: Vec<Arc<dyn HealthProbe>> = vec![
+        Arc::new(probes::ServedByThisProcess("registry_gunicorn")),
+        Arc::new(probes::ServedByThisProcess("web_gunicorn")),
+        Arc::new(probes::NotConfigured(
+            "service_key",
+            "instance service key not set up yet; skipping check",
+        )),
+        disk,
+        database.clone(),
+        auth.clone(),
+    ];
+    let endtoend: Vec<Arc<dyn HealthProbe>> = vec![
+        database,
+        probes::redis(config),
+        probes::storage(config),
+        auth,
+    ];
+    HealthService::new(instance, endtoend)
+}
