@@ -102,6 +102,51 @@ pub async fn upgrade(db: &Database) -> Result<Applied> {
     })
 }
 
+/// Reads the schema state of an existing SQLite file through a read-only connection, so that a
+/// database quay-rs refuses is left byte-for-byte as it was (the adapter's connections switch the
+/// file to WAL mode, which rewrites its header). `None` when the file does not exist.
+///
+/// # Errors
+/// When the file cannot be opened or its catalog read.
+pub async fn sqlite_state_read_only(path: &std::path::Path) -> Result<Option<SchemaState>> {
+    use diesel_async::AsyncConnection;
+    if !path.exists() {
+        return Ok(None);
+    }
+    let url = format!("file:{}?mode=ro", path.display());
+    let mut conn = quay_migrations::SqliteConn::establish(&url)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the SQLite database {} read-only",
+                path.display()
+            )
+        })?;
+    Ok(Some(quay_migrations::inspect_sqlite(&mut conn).await?))
+}
+
+/// Checks, without writing anything, that the configured database may be opened: an existing
+/// SQLite file must be at the head, or empty when `allow_create`.
+///
+/// # Errors
+/// The refusal, naming the version found and the head.
+pub async fn preflight(config: &QuayConfig, allow_create: bool) -> Result<()> {
+    let Some(path) = sqlite_path(config) else {
+        return Ok(());
+    };
+    match sqlite_state_read_only(path).await? {
+        None | Some(SchemaState::AtHead) => Ok(()),
+        Some(SchemaState::Empty) if allow_create => Ok(()),
+        Some(SchemaState::Empty) => bail!(
+            "the database {} is empty (found: no schema, head: {}): create Quay's schema with \
+             `quay db upgrade` (same --config/--mode), then start again",
+            path.display(),
+            quay_migrations::HEAD
+        ),
+        Some(other) => Err(refusal(other)),
+    }
+}
+
 /// Fails unless the schema is at the head; `allow_create` lets an empty database be migrated
 /// (the mirror preset's first start).
 ///

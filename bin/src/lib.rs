@@ -8,6 +8,7 @@ pub mod commands;
 pub mod config;
 pub mod database;
 pub mod logging;
+pub mod migrate;
 pub mod probes;
 pub mod serve;
 

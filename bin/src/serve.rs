@@ -22,8 +22,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     tracing::info!(fips.status = %fips.log_line(), "crypto provider");
 
     prepare_data_dir(&args.source.data_dir, &config)?;
+    let allow_create = config.mode == Some(Mode::Mirror);
+    database::preflight(&config, allow_create).await?;
     let db = database::connect(&config).await?;
-    database::ensure_head(&db, config.mode == Some(Mode::Mirror)).await?;
+    database::ensure_head(&db, allow_create).await?;
     let stores = db.stores();
     bootstrap::initial_user(
         &stores,

@@ -7,6 +7,7 @@
 
 mod ci;
 mod layers;
+mod schema;
 mod services;
 
 use anyhow::{Result, bail};
@@ -20,6 +21,7 @@ fn main() -> Result<()> {
         "ci" => ci::run(rest),
         "services" => services::run(rest),
         "layers" => layers::run(),
+        "schema" => schema::run(rest),
         other => bail!("unknown xtask command `{other}`"),
     }
 }
