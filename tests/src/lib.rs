@@ -86,8 +86,9 @@ impl Server {
         let out = std::fs::File::create(&log)?;
         let mut all: Vec<&str> = vec!["serve", "--listen", &listen];
         all.extend_from_slice(args);
+        let mut command = quay_command(&all);
         let started = Instant::now();
-        let child = quay_command(&all)
+        let child = command
             .stdout(Stdio::from(out.try_clone()?))
             .stderr(Stdio::from(out))
             .spawn()
