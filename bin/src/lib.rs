@@ -10,6 +10,7 @@ pub mod database;
 pub mod logging;
 pub mod migrate;
 pub mod probes;
+pub mod secrets;
 pub mod serve;
 
 use anyhow::Result;

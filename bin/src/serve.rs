@@ -16,12 +16,15 @@ use crate::{bootstrap, database, probes};
 /// # Errors
 /// Any start-up failure, with its cause and the fix.
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let config = crate::load_config(&args.source)?;
+    let mut config = crate::load_config(&args.source)?;
     let fips =
         quay_fips::enforce(config.feature("FEATURE_FIPS")).map_err(|e| anyhow::anyhow!("{e}"))?;
     tracing::info!(fips.status = %fips.log_line(), "crypto provider");
 
     prepare_data_dir(&args.source.data_dir, &config)?;
+    if config.mode == Some(Mode::Mirror) {
+        crate::secrets::fill_missing(&mut config, &args.source.data_dir)?;
+    }
     let allow_create = config.mode == Some(Mode::Mirror);
     database::preflight(&config, allow_create).await?;
     let db = database::connect(&config).await?;
@@ -157,7 +160,7 @@ fn write_self_signed(cert: &Path, key: &Path, hostname: &str) -> Result<()> {
     Ok(())
 }
 
-fn write_private(path: &Path, data: &[u8]) -> Result<()> {
+pub(crate) fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()

@@ -207,11 +207,27 @@ pub(crate) fn parse_args(ctx: &mut Ctx, n: Node<'_>, key: &str) -> Option<DbConn
     ] {
         other.remove(k);
     }
+    const SSLMODES: &[&str] = &[
+        "disable",
+        "allow",
+        "prefer",
+        "require",
+        "verify-ca",
+        "verify-full",
+    ];
+    let sslmode = ctx.str(args, "sslmode");
+    if let Some(mode) = sslmode.as_deref().filter(|m| !SSLMODES.contains(m)) {
+        ctx.error(
+            args.key_path("sslmode"),
+            format!("`{mode}` is not a libpq sslmode"),
+            format!("use one of: {}", SSLMODES.join(", ")),
+        );
+    }
     Some(DbConnectionArgs {
         max_connections: ctx.u64(args, "max_connections"),
         stale_timeout: ctx.u64(args, "stale_timeout"),
         connect_timeout: ctx.u64(args, "connect_timeout"),
-        sslmode: ctx.str(args, "sslmode"),
+        sslmode,
         sslrootcert: ctx.str(args, "sslrootcert").map(PathBuf::from),
         other,
     })

@@ -63,7 +63,10 @@ pub(crate) fn parse_yaml(ctx: &mut Ctx, origin: &str, text: &str) -> Option<RawM
 /// Reads the config file.
 pub(crate) fn read_file(ctx: &mut Ctx, path: &Path) -> Option<RawMap> {
     match std::fs::read_to_string(path) {
-        Ok(text) => parse_yaml(ctx, &path.display().to_string(), &text),
+        Ok(text) => parse_yaml(ctx, &path.display().to_string(), &text).map(|mut m| {
+            yaml11_booleans(ctx, &mut m);
+            m
+        }),
         Err(e) => {
             ctx.error(
                 path.display().to_string(),
@@ -72,6 +75,34 @@ pub(crate) fn read_file(ctx: &mut Ctx, path: &Path) -> Option<RawMap> {
             );
             None
         }
+    }
+}
+
+/// Python Quay reads config.yaml with PyYAML (YAML 1.1), where unquoted `yes`, `no`, `on`,
+/// `off`, `y` and `n` are booleans; serde_yaml_ng (YAML 1.2) reads them as strings. For
+/// top-level keys that take a boolean, such words become booleans (with a warning), so
+/// configs Python Quay accepts keep loading.
+fn yaml11_booleans(ctx: &mut Ctx, map: &mut RawMap) {
+    for (key, value) in map.iter_mut() {
+        let Some(kind) = keys::known_kind(key) else {
+            continue;
+        };
+        let Value::String(word) = &*value else {
+            continue;
+        };
+        if !kind.accepts(&Value::Bool(true)) || kind.accepts(&Value::String(String::new())) {
+            continue;
+        }
+        let b = match word.to_ascii_lowercase().as_str() {
+            "yes" | "y" | "on" => true,
+            "no" | "n" | "off" => false,
+            _ => continue,
+        };
+        ctx.warn(
+            key.clone(),
+            format!("`{word}` read as {b} (YAML 1.1, as Python Quay does); write {b}"),
+        );
+        *value = Value::Bool(b);
     }
 }
 

@@ -16,6 +16,10 @@ use super::Mode;
 /// The name of the storage location the presets define.
 pub(crate) const LOCATION: &str = "default";
 
+/// `USERFILES_LOCATION` and the log archive locations are not preset: a file that renames
+/// the storage location would otherwise inherit a dangling `default`. When absent, quay-rs
+/// uses the first preferred location.
+///
 /// The preset layer for `mode`. Paths are under `data_dir` (made absolute by the caller).
 pub(crate) fn preset(mode: Mode, data_dir: &Path) -> Map<String, Value> {
     let data = data_dir.display().to_string();
@@ -25,9 +29,6 @@ pub(crate) fn preset(mode: Mode, data_dir: &Path) -> Map<String, Value> {
         "PREFERRED_URL_SCHEME": "https",
         "DISTRIBUTED_STORAGE_PREFERENCE": [LOCATION],
         "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS": [LOCATION],
-        "USERFILES_LOCATION": LOCATION,
-        "LOG_ARCHIVE_LOCATION": LOCATION,
-        "ACTION_LOG_ARCHIVE_LOCATION": LOCATION,
         "DEFAULT_TAG_EXPIRATION": "2w",
         "TAG_EXPIRATION_OPTIONS": ["0s", "1d", "1w", "2w", "4w"],
         "SETUP_COMPLETE": true,

@@ -1,5 +1,6 @@
 //! Loader tests over the golden fixtures in `bin/tests/fixtures/config/`.
 
+mod golden;
 mod layering;
 mod modes;
 
@@ -331,7 +332,7 @@ fn storage_errors_have_precise_paths() {
 #[test]
 fn value_checks() {
     let data = tempfile::tempdir().expect("temp dir");
-    let yaml = "MAXIMUM_LAYER_SIZE: 20 gigs\nDEFAULT_TAG_EXPIRATION: 3w\nREGISTRY_STATE: frozen\nSERVER_HOSTNAME: https://quay.example.com\nLIBRARY_NAMESPACE: 7\n";
+    let yaml = "MAXIMUM_LAYER_SIZE: 20 gigs\nDEFAULT_TAG_EXPIRATION: 3w\nREGISTRY_STATE: frozen\nSERVER_HOSTNAME: https://quay.example.com\nLIBRARY_NAMESPACE: 7\nSSL_PROTOCOLS: [TLSv1.3, SSLv3]\nDB_CONNECTION_ARGS: {sslmode: always}\n";
     let (_dir, path) = temp_config(yaml);
     let e = load(Some(Mode::Mirror), Some(&path), &no_env, data.path()).expect_err("errors");
     let mut paths = err_paths(&e);
@@ -340,11 +341,13 @@ fn value_checks() {
     assert_eq!(
         paths,
         [
+            "DB_CONNECTION_ARGS.sslmode",
             "DEFAULT_TAG_EXPIRATION",
             "LIBRARY_NAMESPACE",
             "MAXIMUM_LAYER_SIZE",
             "REGISTRY_STATE",
-            "SERVER_HOSTNAME"
+            "SERVER_HOSTNAME",
+            "SSL_PROTOCOLS[1]",
         ],
         "{e}"
     );

@@ -88,6 +88,15 @@ async fn mirror_first_start_serves_health_and_prints_password_once() {
         .unwrap_or_else(|| panic!("no password line:\n{first_output}"));
     assert!(line.contains("(init, "), "{line}");
 
+    // Instance secrets generated once, private to the owner.
+    let secrets = data.join("instance-secrets.yaml");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&secrets).unwrap().permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let secrets_text = std::fs::read_to_string(&secrets).unwrap();
+    assert!(secrets_text.contains("DATABASE_SECRET_KEY") && secrets_text.contains("SECRET_KEY"));
+
     // Quay's schema at head, the init user stored with a bcrypt hash.
     let db = data.join("quay_sqlite.db");
     assert_eq!(
@@ -118,6 +127,11 @@ async fn mirror_first_start_serves_health_and_prints_password_once() {
         again.output()
     );
     assert_eq!(sqlite(&db, "select count(*) from user"), "1");
+    assert_eq!(
+        std::fs::read_to_string(&secrets).unwrap(),
+        secrets_text,
+        "secrets are generated once"
+    );
 }
 
 #[tokio::test]

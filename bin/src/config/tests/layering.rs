@@ -84,6 +84,11 @@ fn quay_defaults_apply_without_preset() {
     assert_eq!(c.registry_state, RegistryState::Normal);
     assert_eq!(c.mail.port, 587);
     assert!(c.features.anonymous_access && c.features.referrers_api);
+    let helm = c
+        .allowed_oci_artifact_types
+        .get("application/vnd.cncf.helm.config.v1+json");
+    assert_eq!(helm.map(Vec::len), Some(2), "Quay's default artifact types");
+    assert_eq!(c.allowed_oci_artifact_types.len(), 4);
 }
 
 #[test]
