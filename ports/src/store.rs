@@ -8,11 +8,13 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+pub mod permission;
 pub mod repository;
 pub mod service_key;
 pub mod tag;
 pub mod user;
 
+pub use permission::{PermissionStore, PermissionStoreError};
 pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};
 pub use tag::{TagStore, TagStoreError};
@@ -94,6 +96,16 @@ impl StdError for BackendError {
             .as_deref()
             .map(|e| e as &(dyn StdError + 'static))
     }
+}
+
+/// Whether a read may be served by a read replica (`DB_READ_REPLICAS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Consistency {
+    /// Read the primary: the read must see every committed write (e.g. a permission check
+    /// before a push, Quay's `disallow_replica_use`).
+    Primary,
+    /// A replica may answer; it may lag behind the primary.
+    AllowReplica,
 }
 
 /// An opaque position in a listing, handed back to get the next page.

@@ -18,6 +18,10 @@ use diesel_async::pooled_connection::deadpool::Object;
 use crate::sqlite::SqliteConn;
 
 /// A pooled connection to either backend.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per database call; boxing would add an allocation per call"
+)]
 pub(crate) enum DbConn {
     /// PostgreSQL.
     Pg(Object<AsyncPgConnection>),

@@ -103,6 +103,10 @@ struct Inner {
 
 /// A raw primary connection, e.g. for running migrations
 /// (`quay_migrations::upgrade_pg(&mut conn)` / `upgrade_sqlite(&mut conn)`).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "short-lived, one per database call; boxing would add an allocation per call"
+)]
 pub enum RawConnection {
     /// A pooled PostgreSQL connection; derefs to `AsyncPgConnection`.
     Postgres(Object<AsyncPgConnection>),

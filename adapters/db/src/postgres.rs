@@ -156,7 +156,7 @@ fn classify(target: &str, e: tokio_postgres::Error) -> DbError {
             source: Box::new(e),
         };
     }
-    let text = e.to_string();
+    let text = chain_text(&e);
     if text.starts_with("error performing TLS handshake") {
         let hint = if text.contains("does not support TLS") {
             "the server does not offer TLS: enable ssl on the server or lower sslmode".to_owned()

@@ -51,6 +51,33 @@ fn pragma_value(key: &str, v: &Value) -> Result<String, DbError> {
     }
 }
 
+/// PRAGMAs Quay sets on every SQLite connection (overriding `DB_CONNECTION_ARGS.pragmas`),
+/// plus foreign key enforcement.
+const QUAY_PRAGMAS: &[(&str, &str)] = &[
+    ("busy_timeout", "10000"),
+    ("journal_mode", "wal"),
+    ("wal_autocheckpoint", "1000"),
+    ("synchronous", "normal"),
+    ("foreign_keys", "ON"),
+];
+
+/// Keys Quay removes or peewee consumes for SQLite, and PostgreSQL-only keys a shared
+/// `DB_CONNECTION_ARGS` may carry.
+const IGNORED: &[&str] = &[
+    "timeout",
+    "autorollback",
+    "autoconnect",
+    "threadlocals",
+    "stale_timeout",
+    "max_connections",
+    "connect_timeout",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+];
+
 fn set(pragmas: &mut Vec<(String, String)>, name: &str, value: String) {
     match pragmas.iter_mut().find(|(n, _)| n == name) {
         Some(p) => p.1 = value,
@@ -59,38 +86,14 @@ fn set(pragmas: &mut Vec<(String, String)>, name: &str, value: String) {
 }
 
 impl SqliteConnector {
-    /// Builds the PRAGMA list from Quay's defaults and `DB_CONNECTION_ARGS` (`timeout` in seconds
-    /// sets `busy_timeout`; `pragmas` is a map of further PRAGMAs).
+    /// Builds the PRAGMA list as Quay's `_db_from_url` does: the `pragmas` map of
+    /// `DB_CONNECTION_ARGS` first, then Quay's own settings on top (`busy_timeout` 10000,
+    /// `journal_mode` wal, `wal_autocheckpoint` 1000, `synchronous` normal), plus
+    /// `foreign_keys = ON`. Quay drops `timeout` and peewee's pool keys for SQLite; so do we.
     pub(crate) fn new(path: &Path, args: &ConnectionArgs) -> Result<Self, DbError> {
-        let mut pragmas: Vec<(String, String)> = [
-            ("busy_timeout", "10000"),
-            ("journal_mode", "wal"),
-            ("wal_autocheckpoint", "1000"),
-            ("synchronous", "normal"),
-            ("foreign_keys", "ON"),
-        ]
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
+        let mut pragmas: Vec<(String, String)> = Vec::new();
         for (key, value) in args {
             match key.as_str() {
-                "timeout" => {
-                    let secs = value
-                        .as_f64()
-                        .filter(|s| s.is_finite() && *s >= 0.0)
-                        .ok_or_else(|| DbError::InvalidConnectionArg {
-                            key: key.clone(),
-                            reason: "expected seconds".into(),
-                        })?;
-                    // Truncation to whole milliseconds is intended.
-                    #[expect(
-                        clippy::cast_possible_truncation,
-                        clippy::cast_sign_loss,
-                        reason = "checked non-negative"
-                    )]
-                    let ms = (secs * 1000.0) as u64;
-                    set(&mut pragmas, "busy_timeout", ms.to_string());
-                }
                 "pragmas" => {
                     let Value::Object(map) = value else {
                         return Err(DbError::InvalidConnectionArg {
@@ -108,11 +111,15 @@ impl SqliteConnector {
                         set(&mut pragmas, name, pragma_value(name, v)?);
                     }
                 }
+                k if IGNORED.contains(&k) => {}
                 other => tracing::warn!(
                     db.arg = other,
                     "ignoring unsupported DB_CONNECTION_ARGS key for SQLite"
                 ),
             }
+        }
+        for (k, v) in QUAY_PRAGMAS {
+            set(&mut pragmas, k, (*v).to_owned());
         }
         Ok(Self {
             path: path.to_owned(),
@@ -237,13 +244,26 @@ mod tests {
 
     #[test]
     fn pragmas_from_args() {
-        let Value::Object(args) = json!({"timeout": 2.5, "pragmas": {"cache_size": -2000}}) else {
+        let Value::Object(args) = json!({
+            "timeout": 2.5, "max_connections": 5,
+            "pragmas": {"cache_size": -2000, "busy_timeout": 1}
+        }) else {
             panic!("object")
         };
         let c = SqliteConnector::new(Path::new("/tmp/x.db"), &args).expect("valid");
-        assert!(c.pragmas.contains(&("busy_timeout".into(), "2500".into())));
+        assert!(
+            c.pragmas.contains(&("busy_timeout".into(), "10000".into())),
+            "Quay's value wins"
+        );
         assert!(c.pragmas.contains(&("cache_size".into(), "-2000".into())));
         assert!(c.pragmas.contains(&("foreign_keys".into(), "ON".into())));
+        assert_eq!(
+            c.pragmas
+                .iter()
+                .filter(|(k, _)| k == "busy_timeout")
+                .count(),
+            1
+        );
         let Value::Object(bad) = json!({"pragmas": {"x; DROP TABLE user": 1}}) else {
             panic!("object")
         };

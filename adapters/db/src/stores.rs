@@ -9,11 +9,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use quay_ports::store::{
-    Cursor, Page, PageRequest, RepositoryStore, ServiceKeyStore, TagStore, UserStore,
+    Cursor, Page, PageRequest, PermissionStore, RepositoryStore, ServiceKeyStore, TagStore,
+    UserStore,
 };
 
 use crate::database::Database;
 
+mod permission;
 mod repository;
 mod service_key;
 mod tag;
@@ -30,6 +32,8 @@ pub struct Stores {
     pub tags: Arc<dyn TagStore>,
     /// Service keys.
     pub service_keys: Arc<dyn ServiceKeyStore>,
+    /// Repository permissions.
+    pub permissions: Arc<dyn PermissionStore>,
 }
 
 impl Database {
@@ -40,6 +44,7 @@ impl Database {
             repositories: Arc::new(repository::DbRepositoryStore { db: self.clone() }),
             tags: Arc::new(tag::DbTagStore { db: self.clone() }),
             service_keys: Arc::new(service_key::DbServiceKeyStore { db: self.clone() }),
+            permissions: Arc::new(permission::DbPermissionStore { db: self.clone() }),
         }
     }
 }

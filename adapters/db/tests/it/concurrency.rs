@@ -9,9 +9,21 @@ use crate::users::new_user;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sixteen_concurrent_sqlite_writers_all_succeed() -> Result<()> {
+    writers(4).await
+}
+
+/// Even with a connection per writer, IMMEDIATE transactions queue on the busy timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sixteen_writers_with_sixteen_connections_all_succeed() -> Result<()> {
+    writers(16).await
+}
+
+async fn writers(pool_size: usize) -> Result<()> {
     let file = TestSqlite::new()?;
     file.load_quay_schema()?;
-    let db = connect(support::settings(file.target())).await?;
+    let mut settings = support::settings(file.target());
+    settings.sqlite_pool_size = pool_size;
+    let db = connect(settings).await?;
     let users = db.stores().users;
 
     let mut tasks = Vec::new();
@@ -20,7 +32,9 @@ async fn sixteen_concurrent_sqlite_writers_all_succeed() -> Result<()> {
         tasks.push(tokio::spawn(async move {
             // Several writes per task, interleaved with reads, to keep the writers contending.
             for j in 0..4 {
-                users.create_user(new_user(&format!("writer{i}x{j}"))).await?;
+                users
+                    .create_user(new_user(&format!("writer{i}x{j}")))
+                    .await?;
                 users.user_count().await?;
             }
             anyhow::Ok(())

@@ -33,9 +33,15 @@ async fn reads_go_to_the_replica_and_writes_to_the_primary() -> Result<()> {
     assert_eq!(users.user_count().await?, 2);
 
     let created = users.create_user(new_user("writer")).await?;
-    assert_eq!(created.username, "writer", "the write and its RETURNING read use the primary");
+    assert_eq!(
+        created.username, "writer",
+        "the write and its RETURNING read use the primary"
+    );
     assert!(
-        users.find_namespace(&NamespaceName::parse("writer")?).await?.is_none(),
+        users
+            .find_namespace(&NamespaceName::parse("writer")?)
+            .await?
+            .is_none(),
         "the replica does not have the primary's write"
     );
     let stats = db.routing_stats();
@@ -51,7 +57,10 @@ async fn a_dead_replica_falls_back_to_the_primary() -> Result<()> {
     primary.execute(support::PYTHON_ACCOUNTS).await?;
 
     let dead = DbTarget::Postgres {
-        url: SecretString::from(format!("postgresql://quay:secret@127.0.0.1:{}/quay", closed_port())),
+        url: SecretString::from(format!(
+            "postgresql://quay:secret@127.0.0.1:{}/quay",
+            closed_port()
+        )),
         connection_args: ConnectionArgs::new(),
     };
     let mut settings = support::settings(primary.target());

@@ -16,7 +16,8 @@ pub const SQLITE_SCHEMA: &str = include_str!("../fixtures/quay_schema_sqlite.sql
 pub const SQLITE_SEED: &str = include_str!("../fixtures/quay_seed_data_sqlite.sql");
 pub const ORACLE_ROWS: &str = include_str!("../fixtures/oracle_registry_rows_postgres.sql");
 pub const PYTHON_ACCOUNTS: &str = include_str!("../fixtures/python_accounts.sql");
-pub const MIRROR_REGISTRY_DUMP: &str = include_str!("../fixtures/mirror_registry_v2.0.11_db_dump.sql");
+pub const MIRROR_REGISTRY_DUMP: &str =
+    include_str!("../fixtures/mirror_registry_v2.0.11_db_dump.sql");
 
 /// The superuser URL of the test cluster; fails loudly when unset.
 pub fn pg_admin_url() -> String {
@@ -31,7 +32,12 @@ pub fn pg_admin_url() -> String {
 fn unique_suffix() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed), &random[..8])
+    format!(
+        "{}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed),
+        &random[..8]
+    )
 }
 
 /// `url` with its database replaced by `db`.
@@ -41,7 +47,9 @@ pub fn with_database(url: &str, db: &str) -> String {
         None => (url, None),
     };
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let path_start = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let path_start = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     let mut out = format!("{}/{db}", &base[..path_start]);
     if let Some(q) = query {
         out.push('?');
@@ -62,15 +70,25 @@ impl TestPg {
         let admin_url = pg_admin_url();
         let name = format!("quay_h2_{}", unique_suffix());
         let admin = connect_raw(&admin_url).await?;
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).await.context("CREATE DATABASE")?;
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .context("CREATE DATABASE")?;
         let url = with_database(&admin_url, &name);
-        Ok(Self { name, url, admin_url })
+        Ok(Self {
+            name,
+            url,
+            admin_url,
+        })
     }
 
     /// Runs SQL on this database over a fresh connection (fixtures may change `search_path`).
     pub async fn execute(&self, sql: &str) -> Result<()> {
         let client = connect_raw(&self.url).await?;
-        client.batch_execute(&strip_psql_meta(sql)).await.context("running SQL fixture")?;
+        client
+            .batch_execute(&strip_psql_meta(sql))
+            .await
+            .context("running SQL fixture")?;
         Ok(())
     }
 
@@ -81,7 +99,10 @@ impl TestPg {
     }
 
     pub fn target(&self) -> DbTarget {
-        DbTarget::Postgres { url: SecretString::from(self.url.clone()), connection_args: ConnectionArgs::new() }
+        DbTarget::Postgres {
+            url: SecretString::from(self.url.clone()),
+            connection_args: ConnectionArgs::new(),
+        }
     }
 }
 
@@ -91,10 +112,14 @@ impl Drop for TestPg {
         let name = self.name.clone();
         // Dropping needs async I/O; do it on a private runtime so it works from any context.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
             rt.block_on(async {
                 let admin = connect_raw(&admin_url).await?;
-                admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await?;
+                admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await?;
                 anyhow::Ok(())
             })
         })
@@ -106,14 +131,22 @@ impl Drop for TestPg {
 pub async fn connect_raw(url: &str) -> Result<tokio_postgres::Client> {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
-        .with_context(|| format!("connecting to {}", url.split('@').next_back().unwrap_or("?")))?;
+        .with_context(|| {
+            format!(
+                "connecting to {}",
+                url.split('@').next_back().unwrap_or("?")
+            )
+        })?;
     tokio::spawn(conn);
     Ok(client)
 }
 
 /// Drops psql meta-commands (`\restrict …`) that pg_dump 15.14+ writes.
 pub fn strip_psql_meta(sql: &str) -> String {
-    sql.lines().filter(|l| !l.starts_with('\\')).collect::<Vec<_>>().join("\n")
+    sql.lines()
+        .filter(|l| !l.starts_with('\\'))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The oracle rows (PostgreSQL `INSERT INTO public.x`) rewritten for SQLite.
@@ -123,7 +156,7 @@ pub fn oracle_rows_for_sqlite() -> String {
 
 /// A temporary directory holding one SQLite file.
 pub struct TestSqlite {
-    pub dir: tempfile::TempDir,
+    _dir: tempfile::TempDir,
     pub path: PathBuf,
 }
 
@@ -131,7 +164,7 @@ impl TestSqlite {
     pub fn new() -> Result<Self> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("quay.db");
-        Ok(Self { dir, path })
+        Ok(Self { _dir: dir, path })
     }
 
     /// Runs SQL on the file with a plain synchronous connection, foreign keys off (as a dump
@@ -146,7 +179,10 @@ impl TestSqlite {
     }
 
     pub fn target(&self) -> DbTarget {
-        DbTarget::Sqlite { path: self.path.clone(), connection_args: ConnectionArgs::new() }
+        DbTarget::Sqlite {
+            path: self.path.clone(),
+            connection_args: ConnectionArgs::new(),
+        }
     }
 }
 
@@ -154,7 +190,8 @@ pub fn execute_sqlite(path: &Path, sql: &str) -> Result<()> {
     let url = path.to_str().context("utf-8 path")?;
     let mut conn = SqliteConnection::establish(url)?;
     conn.batch_execute("PRAGMA foreign_keys = OFF;")?;
-    conn.batch_execute(sql).context("running SQL fixture on SQLite")?;
+    conn.batch_execute(sql)
+        .context("running SQL fixture on SQLite")?;
     Ok(())
 }
 

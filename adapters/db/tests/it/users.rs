@@ -10,14 +10,19 @@ use quay_ports::store::{NewUser, UserStoreError};
 use crate::support::{self, TestPg, TestSqlite};
 
 pub fn created_at() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0).single().expect("valid") + chrono::Duration::nanoseconds(123_456_789)
+    Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+        .single()
+        .expect("valid")
+        + chrono::Duration::nanoseconds(123_456_789)
 }
 
 pub fn new_user(name: &str) -> NewUser {
     NewUser {
         username: NamespaceName::parse_new(name).expect("valid username"),
         email: EmailAddress::parse(&format!("{name}@example.com")).expect("valid email"),
-        password_hash: Some(PasswordHash::new("$2b$12$abcdefghijklmnopqrstuuJ0e4KkmXo5m0Qe8yVv1kq9w0xY2z3a.".into())),
+        password_hash: Some(PasswordHash::new(
+            "$2b$12$abcdefghijklmnopqrstuuJ0e4KkmXo5m0Qe8yVv1kq9w0xY2z3a.".into(),
+        )),
         verified: true,
         removed_tag_expiration_s: 1_209_600,
         maximum_queued_builds_count: None,
@@ -38,7 +43,10 @@ async fn round_trip(db: &Database) -> Result<()> {
     assert_eq!(created.creation_date, Some(micros));
     assert_eq!(created.last_invalid_login, micros);
 
-    let found = users.find_namespace(&NamespaceName::parse("newuser")?).await?.expect("found");
+    let found = users
+        .find_namespace(&NamespaceName::parse("newuser")?)
+        .await?
+        .expect("found");
     assert_eq!(found, created);
     assert_eq!(users.user_count().await?, before + 1);
 
@@ -48,7 +56,10 @@ async fn round_trip(db: &Database) -> Result<()> {
     }
     let mut same_email = new_user("other");
     same_email.email = EmailAddress::parse("newuser@example.com")?;
-    assert!(matches!(users.create_user(same_email).await, Err(UserStoreError::EmailTaken)));
+    assert!(matches!(
+        users.create_user(same_email).await,
+        Err(UserStoreError::EmailTaken)
+    ));
     Ok(())
 }
 
@@ -74,7 +85,12 @@ async fn postgres_create_user_round_trip() -> Result<()> {
     assert!(!row.get::<_, bool>(1) && !row.get::<_, bool>(2) && !row.get::<_, bool>(3));
     assert_eq!(row.get::<_, i32>(4), 0);
     assert_eq!(row.get::<_, i64>(5), 1_209_600);
-    assert!(row.get::<_, bool>(6) && row.get::<_, bool>(7) && row.get::<_, bool>(8) && row.get::<_, bool>(9));
+    assert!(
+        row.get::<_, bool>(6)
+            && row.get::<_, bool>(7)
+            && row.get::<_, bool>(8)
+            && row.get::<_, bool>(9)
+    );
     assert!(row.get::<_, bool>(10));
     assert_eq!(row.get::<_, String>(11), "2026-11-27 12:00:00.123456");
     Ok(())
@@ -97,7 +113,11 @@ async fn sqlite_create_user_round_trip() -> Result<()> {
              FROM user WHERE username = 'newuser'",
         )
         .output()?;
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8(out.stdout)?.trim(),
         "1|integer|0|0|0|1|2026-11-27 12:00:00.123456|text|2026-11-27 12:00:00.123456|1"
