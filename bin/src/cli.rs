@@ -149,6 +149,13 @@ pub struct MigrateArgs {
     /// Only run the read-only preflight.
     #[arg(long)]
     pub preflight_only: bool,
+    /// The install's config.yaml (default: `quay-config/config.yaml` under the install root);
+    /// its DATABASE_SECRET_KEY decrypts the robot tokens in the preflight.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write the migrated database here and leave the original in place (no swap).
+    #[arg(long, value_name = "FILE")]
+    pub target: Option<PathBuf>,
 }
 
 #[cfg(test)]

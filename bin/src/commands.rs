@@ -17,7 +17,17 @@ pub async fn run(command: Command) -> Result<ExitCode> {
         Command::Db(DbCommand::Upgrade(source)) => db_upgrade(&source).await,
         Command::Config(ConfigCommand::Validate(source)) => Ok(validate(&source)),
         Command::Fips(FipsCommand::Status(source)) => fips_status(&source),
-        Command::Migrate(_) => bail!("quay migrate is being wired"),
+        Command::Migrate(args) => {
+            let options = crate::migrate::Options {
+                from_mirror_registry: args.from_mirror_registry,
+                preflight_only: args.preflight_only,
+                config: args.config,
+                target: args.target,
+            };
+            crate::migrate::run(&options, &crate::migrate::fips_decrypter)
+                .await
+                .map(|()| ExitCode::SUCCESS)
+        }
         Command::Version => {
             println!("quay {} (quay-rs)", env!("CARGO_PKG_VERSION"));
             println!("alembic head {}", quay_migrations::HEAD);

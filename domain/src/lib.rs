@@ -1,8 +1,14 @@
 //! Pure rules of Quay.
 #![doc = include_str!("../README.md")]
 
+pub mod digest;
+pub mod media_type;
 pub mod name;
 pub mod permission;
+pub mod reference;
+pub mod registry_error;
 pub mod repository;
+pub mod storage_path;
 pub mod tag;
+pub mod upload;
 pub mod user;

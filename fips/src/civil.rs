@@ -27,6 +27,19 @@ pub fn from_unix(ts: i64) -> (i64, u32, u32, u32, u32, u32, u32) {
     )
 }
 
+/// Unix seconds of a UTC calendar time (Howard Hinnant's days_from_civil).
+pub fn to_unix(year: i64, month: u32, day: u32, hour: u32, minute: u32, second: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
+}
+
 /// `%Y-%m-%dT%H:%M:%SZ`.
 pub fn iso_zulu(ts: i64) -> String {
     let (y, mo, d, h, mi, s, _) = from_unix(ts);
@@ -57,5 +70,7 @@ mod tests {
             "Tue, 14 Nov 2023 22:13:20 GMT"
         );
         assert_eq!(super::iso_zulu(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(super::to_unix(2023, 11, 14, 22, 13, 20), 1_700_000_000);
+        assert_eq!(super::to_unix(2000, 2, 29, 0, 0, 0), 951_782_400);
     }
 }

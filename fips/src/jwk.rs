@@ -75,7 +75,7 @@ pub fn public_jwk<T: HasPublic>(key: &PKeyRef<T>) -> Result<JsonValue, CryptoErr
     ]))
 }
 
-fn member<'a>(jwk: &'a JsonValue, name: &'static str) -> Result<Vec<u8>, CryptoError> {
+fn member(jwk: &JsonValue, name: &'static str) -> Result<Vec<u8>, CryptoError> {
     let text = jwk
         .get(name)
         .and_then(JsonValue::as_str)

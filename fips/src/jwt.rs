@@ -10,7 +10,10 @@
 
 mod registry;
 
-pub use registry::{REGISTRY_LEEWAY_S, RegistryTokens};
+pub use registry::{
+    REGISTRY_LEEWAY_S, RegistryTokens, STORAGE_PROXY_LIFETIME_S, STORAGE_PROXY_SUBJECT,
+    bearer_token,
+};
 
 use openssl::hash::MessageDigest;
 use openssl::pkey::{HasPublic, PKey, PKeyRef, Private, Public};

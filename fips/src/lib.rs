@@ -9,6 +9,7 @@ pub mod digest;
 pub mod error;
 pub mod fernet;
 pub mod field;
+pub mod itsdangerous;
 pub mod jwk;
 pub mod jwt;
 pub mod password;
@@ -20,6 +21,8 @@ pub mod secret_key;
 pub mod smtp;
 pub mod tarsum;
 pub mod tls;
+pub mod upload_state;
+pub mod x509;
 
 pub use digest::OpenSslDigester;
 pub use error::CryptoError;

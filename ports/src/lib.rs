@@ -4,4 +4,5 @@
 pub mod clock;
 pub mod crypto;
 pub mod health;
+pub mod storage;
 pub mod store;

@@ -1,7 +1,7 @@
 //! `cargo xtask ci`: everything CI runs, in order, failing at the first red step.
 //!
 //! fmt → layers → clippy (`-D warnings`) → build → services up → tests on the default
-//! provider → services down. Services are stopped even when a step fails.
+//! provider → crypto tests under the FIPS provider → `quay fips status` under it → services down. Services are stopped even when a step fails.
 
 use anyhow::{Context, Result, bail};
 use std::process::Command;
@@ -71,5 +71,21 @@ fn tests(env: &[(String, String)]) -> Result<()> {
     for (k, v) in env {
         test.env(k, v);
     }
-    step("cargo test (default OpenSSL provider)", test)
+    step("cargo test (default OpenSSL provider)", test)?;
+    eprintln!("==> crypto tests under the OpenSSL FIPS provider");
+    crate::fips::test()?;
+    fips_gate()
+}
+
+/// `quay fips status` under the FIPS provider with `FEATURE_FIPS: true` must report FIPS as
+/// enforced (exit 0); the refusal without the provider is an end-to-end test.
+fn fips_gate() -> Result<()> {
+    let mut status = Command::new(crate::services::root().join("target/debug/quay"));
+    status.args(["fips", "status", "--mode", "mirror", "--data-dir"]);
+    status.arg(crate::services::root().join("target/fips-gate"));
+    status.env("QUAY_CONFIG__FEATURE_FIPS", "true");
+    for (k, v) in crate::fips::env()? {
+        status.env(k, v);
+    }
+    step("quay fips status under the FIPS provider", status)
 }

@@ -134,7 +134,9 @@ pub fn check(graph: &Graph) -> Vec<String> {
             }
         }
         if member != "quay-fips" {
-            for dep in deps.iter().filter(|d| CRYPTO_CRATES.contains(&d.as_str())) {
+            let is_crypto =
+                |d: &&String| CRYPTO_CRATES.contains(&d.as_str()) || d.starts_with("rustls");
+            for dep in deps.iter().filter(is_crypto) {
                 errors.push(format!(
                     "`{member}` depends directly on the crypto crate `{dep}`: crypto lives in quay-fips"
                 ));

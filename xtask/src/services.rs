@@ -4,11 +4,17 @@
 //! authentication. PostgreSQL refuses to run as root, so as root the cluster belongs to the
 //! `postgres` system user (created when missing). `services up` prints the environment the tests
 //! read (`QUAY_TEST_PG_URL`) and writes it to `target/services/env`.
+//!
+//! The object stores of the storage conformance suite run beside it (see `object_stores`): an
+//! S3-compatible server (moto, from PyPI) and Azurite (from npm), installed under
+//! `target/services/` when missing.
 
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod object_stores;
 
 /// Entry point of `cargo xtask services`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -124,10 +130,22 @@ fn pg_running(data: &Path) -> bool {
 pub fn up() -> Result<Vec<(String, String)>> {
     let dir = services_dir();
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut env = pg_up(&dir)?;
+    env.extend(object_stores::up(&dir)?);
+    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(dir.join("env"), text)?;
+    Ok(env)
+}
+
+/// Starts the PostgreSQL test cluster unless it runs; returns its variables.
+fn pg_up(dir: &Path) -> Result<Vec<(String, String)>> {
     let pg_dir = dir.join("pg");
     let data = pg_dir.join("data");
     if pg_running(&data) {
-        return read_env();
+        return Ok(read_env()?
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("QUAY_TEST_PG_"))
+            .collect());
     }
     which("initdb")?;
     which("pg_ctl")?;
@@ -182,8 +200,6 @@ pub fn up() -> Result<Vec<(String, String)>> {
         "QUAY_TEST_PG_URL".to_string(),
         format!("postgres://postgres@127.0.0.1:{port}/postgres"),
     )];
-    let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(dir.join("env"), text)?;
     eprintln!(
         "PostgreSQL test cluster on 127.0.0.1:{port} ({})",
         data.display()
@@ -193,6 +209,7 @@ pub fn up() -> Result<Vec<(String, String)>> {
 
 /// Stops what `up` started. Stopping nothing is not an error.
 pub fn down() -> Result<()> {
+    object_stores::down(&services_dir())?;
     let data = services_dir().join("pg").join("data");
     if pg_running(&data) {
         let mut stop = pg_command("pg_ctl");

@@ -61,6 +61,37 @@ impl RegistryTokens {
         })
     }
 
+    /// Like [`RegistryTokens::new`] from a PEM private key (PKCS#1 or PKCS#8), e.g. the file at
+    /// `INSTANCE_SERVICE_KEY_LOCATION`; `kid` is the content of `INSTANCE_SERVICE_KEY_KID_LOCATION`.
+    ///
+    /// # Errors
+    /// `InvalidKey` for a bad PEM; OpenSSL failure.
+    pub fn from_pem(
+        issuer: impl Into<String>,
+        kid: impl Into<String>,
+        private_key_pem: &str,
+        max_fresh_s: i64,
+    ) -> Result<Self, crate::error::CryptoError> {
+        let key = crate::jwk::private_key_from_pem(private_key_pem)?;
+        Ok(Self::new(issuer, kid, key, max_fresh_s)?)
+    }
+
+    /// Adds an accepted service key from its public JWK (the `servicekey.jwk` column); the key id
+    /// is the JWK's `kid`.
+    ///
+    /// # Errors
+    /// `InvalidKey` for a JWK without `kid` or an unsupported key.
+    pub fn add_service_jwk(&mut self, jwk: &JsonValue) -> Result<(), crate::error::CryptoError> {
+        let kid = jwk
+            .get("kid")
+            .and_then(JsonValue::as_str)
+            .ok_or(crate::error::CryptoError::InvalidKey("JWK has no kid"))?
+            .to_owned();
+        self.public_keys
+            .insert(kid, crate::jwk::jwk_to_public_key(jwk)?);
+        Ok(())
+    }
+
     /// Replaces the set of accepted service keys (kid → public key).
     pub fn with_service_keys(mut self, keys: HashMap<String, PKey<Public>>) -> Self {
         self.public_keys = keys;

@@ -224,10 +224,8 @@ impl Parser<'_> {
             }
         }
         let text = std::str::from_utf8(&self.s[start..self.i]).map_err(|_| ParseError(start))?;
-        if !is_float {
-            if let Ok(i) = text.parse::<i64>() {
-                return Ok(JsonValue::Int(i));
-            }
+        if !is_float && let Ok(i) = text.parse::<i64>() {
+            return Ok(JsonValue::Int(i));
         }
         text.parse::<f64>()
             .map(JsonValue::Float)

@@ -65,11 +65,11 @@ fn parse(s: &str, radix: u8) -> Option<(bool, Vec<u8>)> {
         _ => (false, s),
     };
     let mut allow_leading_underscore = false;
-    if radix == 16 {
-        if let Some(r) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
-            rest = r;
-            allow_leading_underscore = true;
-        }
+    if radix == 16
+        && let Some(r) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X"))
+    {
+        rest = r;
+        allow_leading_underscore = true;
     }
     let mut magnitude = Vec::new();
     let mut seen_digit = false;

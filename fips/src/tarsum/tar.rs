@@ -59,7 +59,10 @@ fn nti(field: &[u8]) -> Result<u64, CryptoError> {
     if field.first().is_some_and(|b| b & 0x80 != 0) {
         let mut n: u64 = u64::from(field[0] & 0x7f);
         for b in &field[1..] {
-            n = n.checked_mul(256).ok_or(bad("tar number overflow"))? + u64::from(*b);
+            n = n
+                .checked_mul(256)
+                .and_then(|n| n.checked_add(u64::from(*b)))
+                .ok_or(bad("tar number overflow"))?;
         }
         return Ok(n);
     }

@@ -59,9 +59,10 @@ pub(super) fn uri(path: &Path, mode: &str) -> Result<String, AdoptError> {
     Ok(format!("file:{escaped}?mode={mode}"))
 }
 
-/// Opens `path` read-only (never creates, never writes).
+/// Opens `path` read-only and immutable: SQLite neither writes the file nor creates its
+/// `-wal`/`-shm` companions (the preflight has checked that no write-ahead log is pending).
 pub(super) fn open_read_only(path: &Path) -> Result<SqliteConn, AdoptError> {
-    let url = uri(path, "ro")?;
+    let url = uri(path, "ro&immutable=1")?;
     let conn = diesel::SqliteConnection::establish(&url).map_err(|source| AdoptError::Open {
         path: path.to_owned(),
         source,

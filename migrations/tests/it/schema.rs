@@ -105,3 +105,41 @@ async fn both_backends_hold_the_same_tables_and_lookup_rows() -> Result<()> {
     assert_eq!(lite_tables, pg_tables);
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comparison_catches_a_one_column_difference() -> Result<()> {
+    use diesel_async::SimpleAsyncConnection;
+    let dir = tempfile::tempdir()?;
+    let mut a = harness::open_sqlite(&dir.path().join("a.db"))?;
+    let mut b = harness::open_sqlite(&dir.path().join("b.db"))?;
+    quay_migrations::upgrade_sqlite(&mut a).await?;
+    quay_migrations::upgrade_sqlite(&mut b).await?;
+    b.batch_execute("DROP INDEX tag_repository_id_immutable")
+        .await?;
+    let d = catalog::diff(
+        "a",
+        &catalog::sqlite::schema(&mut a).await?,
+        "b",
+        &catalog::sqlite::schema(&mut b).await?,
+    );
+    assert!(
+        d.contains("only in a:  index tag_repository_id_immutable on tag"),
+        "{d}"
+    );
+
+    let d = with_scratch_pg("negative", async |db| {
+        let mut conn = db.connect().await?;
+        quay_migrations::upgrade_pg(&mut conn).await?;
+        let before = catalog::pg::schema(&mut conn).await?;
+        conn.batch_execute("ALTER TABLE public.tag ALTER COLUMN name TYPE varchar(256)")
+            .await?;
+        let after = catalog::pg::schema(&mut conn).await?;
+        Ok(catalog::diff("before", &before, "after", &after))
+    })
+    .await?;
+    assert!(
+        d.contains("column tag.name #2 character varying(256)"),
+        "{d}"
+    );
+    Ok(())
+}

@@ -73,3 +73,30 @@ fn fips_status_reports_providers() {
     assert!(stdout.contains("FEATURE_FIPS: false"), "{stdout}");
     assert!(stdout.to_lowercase().contains("provider"), "{stdout}");
 }
+
+#[test]
+fn feature_fips_without_a_fips_provider_refuses_to_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = quay_e2e::quay_command(&[
+        "serve",
+        "--mode",
+        "mirror",
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--tls",
+        "off",
+        "--listen",
+        "127.0.0.1:1",
+    ])
+    .env("QUAY_CONFIG__FEATURE_FIPS", "true")
+    .env_remove("OPENSSL_CONF")
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FEATURE_FIPS"), "{stderr}");
+    assert!(
+        !dir.path().join("quay_sqlite.db").exists(),
+        "nothing may be written before the refusal"
+    );
+}

@@ -1,0 +1,355 @@
+//! `LocalStorage`: blobs as files under `storage_path`, as Python Quay lays them out.
+//!
+//! - whole-object writes go to a hidden sibling `.<name>.<uuid>.partial` and are renamed into
+//!   place, so a failed write never shows a partial file (Quay writes in place; we are stricter);
+//! - a chunked upload is the file `uploads/<uuid>`; a chunk is written at its offset (Quay's
+//!   seek-and-write), so a chunk re-sent after a failure overwrites the broken tail; completion
+//!   renames the file to the final path; `storage_metadata` is `{}` as in Quay;
+//! - no direct-download URLs: blobs stream through quay-rs.
+
+use std::io::{self, SeekFrom};
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use quay_domain::storage_path::StoragePath;
+use quay_ports::storage::stream::next_chunk;
+use quay_ports::storage::{
+    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, ListedObject, ObjectMeta,
+    StorageError, UploadState,
+};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use url::Url;
+
+/// `LocalStorage` parameters (`DISTRIBUTED_STORAGE_CONFIG[loc] = ["LocalStorage", {...}]`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalStorageParams {
+    /// Directory holding the blobs.
+    pub storage_path: PathBuf,
+}
+
+/// The local-filesystem driver.
+#[derive(Debug, Clone)]
+pub struct LocalStorage {
+    root: PathBuf,
+}
+
+const READ_BUF: usize = 64 * 1024;
+
+impl LocalStorage {
+    /// A driver rooted at `params.storage_path` (created on first write).
+    pub fn new(params: &LocalStorageParams) -> Self {
+        Self {
+            root: params.storage_path.clone(),
+        }
+    }
+
+    fn abs(&self, path: &str) -> Result<PathBuf, StorageError> {
+        let rel = path.trim_start_matches('/');
+        if rel.split('/').any(|c| c == "..") {
+            return Err(StorageError::backend(
+                "resolve",
+                path,
+                io::Error::other("path escapes the storage root"),
+            ));
+        }
+        Ok(if rel.is_empty() {
+            self.root.clone()
+        } else {
+            self.root.join(rel)
+        })
+    }
+
+    fn upload_file(&self, state: &UploadState) -> Result<PathBuf, StorageError> {
+        if state.upload_id.is_empty() || state.upload_id.contains(['/', '.']) {
+            return Err(StorageError::InvalidUploadState(format!(
+                "bad upload id {:?}",
+                state.upload_id
+            )));
+        }
+        self.abs(StoragePath::for_upload(&state.upload_id).as_str())
+    }
+}
+
+fn io_err(operation: &'static str, path: &str, e: io::Error) -> StorageError {
+    if e.kind() == io::ErrorKind::NotFound {
+        StorageError::NotFound {
+            path: path.to_string(),
+        }
+    } else {
+        StorageError::backend(operation, path, e)
+    }
+}
+
+async fn ensure_parent(p: &Path, path: &str) -> Result<(), StorageError> {
+    if let Some(dir) = p.parent() {
+        tokio::fs::create_dir_all(dir)
+            .await
+            .map_err(|e| StorageError::backend("mkdir", path, e))?;
+    }
+    Ok(())
+}
+
+/// Copies `body` into `file`; returns the count. Body failures are `Body`.
+async fn pump(
+    file: &mut tokio::fs::File,
+    mut body: ByteStream,
+    path: &str,
+) -> Result<u64, StorageError> {
+    let mut n = 0u64;
+    while let Some(chunk) = next_chunk(&mut body).await {
+        let chunk = chunk.map_err(StorageError::Body)?;
+        file.write_all(&chunk)
+            .await
+            .map_err(|e| StorageError::backend("write", path, e))?;
+        n += chunk.len() as u64;
+    }
+    file.flush()
+        .await
+        .map_err(|e| StorageError::backend("write", path, e))?;
+    Ok(n)
+}
+
+fn modified_unix(meta: &std::fs::Metadata) -> Option<i64> {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .and_then(|d| i64::try_from(d.as_secs()).ok())
+}
+
+fn walk(dir: &Path, rel: &str, out: &mut Vec<ListedObject>) -> io::Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let child_rel = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            walk(&entry.path(), &child_rel, out)?;
+        } else if !(name.starts_with('.') && name.ends_with(".partial")) {
+            out.push(ListedObject {
+                path: child_rel,
+                size: meta.len(),
+                modified_unix: modified_unix(&meta),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl BlobStorage for LocalStorage {
+    async fn stat(&self, path: &str) -> Result<Option<ObjectMeta>, StorageError> {
+        match tokio::fs::metadata(self.abs(path)?).await {
+            Ok(m) if m.is_file() => Ok(Some(ObjectMeta {
+                size: m.len(),
+                modified_unix: modified_unix(&m),
+            })),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StorageError::backend("stat", path, e)),
+        }
+    }
+
+    async fn get(&self, path: &str, range: Option<ByteRange>) -> Result<ByteStream, StorageError> {
+        let mut file = tokio::fs::File::open(self.abs(path)?)
+            .await
+            .map_err(|e| io_err("open", path, e))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| StorageError::backend("stat", path, e))?
+            .len();
+        let (start, end) = match range {
+            None => (0, size),
+            Some(r) => (r.start, r.end.unwrap_or(size).min(size)),
+        };
+        if start > size || (start == size && size > 0 && range.is_some()) {
+            return Err(StorageError::InvalidRange {
+                path: path.to_string(),
+            });
+        }
+        file.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| StorageError::backend("seek", path, e))?;
+        let remaining = end.saturating_sub(start);
+        let stream = futures_util::stream::unfold((file, remaining), |(mut f, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let want = usize::try_from(left.min(READ_BUF as u64)).unwrap_or(READ_BUF);
+            let mut buf = BytesMut::zeroed(want);
+            match f.read(&mut buf).await {
+                Ok(0) => Some((
+                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while read")),
+                    (f, 0),
+                )),
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(buf.freeze()), (f, left - n as u64)))
+                }
+                Err(e) => Some((Err(e), (f, 0))),
+            }
+        });
+        Ok(stream.boxed())
+    }
+
+    async fn put(
+        &self,
+        path: &str,
+        body: ByteStream,
+        size_hint: Option<u64>,
+    ) -> Result<u64, StorageError> {
+        let target = self.abs(path)?;
+        ensure_parent(&target, path).await?;
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = target.with_file_name(format!(".{name}.{}.partial", uuid::Uuid::new_v4()));
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| StorageError::backend("create", path, e))?;
+        let result = pump(&mut file, body, path).await.and_then(|n| match size_hint {
+            Some(exp) if exp != n => Err(StorageError::SizeMismatch {
+                expected: exp,
+                actual: n,
+            }),
+            _ => Ok(n),
+        });
+        drop(file);
+        match result {
+            Ok(n) => {
+                tokio::fs::rename(&tmp, &target)
+                    .await
+                    .map_err(|e| StorageError::backend("rename", path, e))?;
+                Ok(n)
+            }
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                Err(e)
+            }
+        }
+    }
+
+    async fn delete(&self, path: &str) -> Result<(), StorageError> {
+        let p = self.abs(path)?;
+        match tokio::fs::remove_file(&p).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) if p.is_dir() => tokio::fs::remove_dir_all(&p)
+                .await
+                .map_err(|_| StorageError::backend("delete", path, e)),
+            Err(e) => Err(StorageError::backend("delete", path, e)),
+        }
+    }
+
+    async fn direct_download_url(
+        &self,
+        _path: &str,
+        _request: &DownloadUrlRequest,
+    ) -> Result<Option<Url>, StorageError> {
+        Ok(None)
+    }
+
+    async fn begin_upload(&self) -> Result<UploadState, StorageError> {
+        let state = UploadState {
+            upload_id: uuid::Uuid::new_v4().to_string(),
+            metadata: "{}".to_string(),
+        };
+        let p = self.upload_file(&state)?;
+        ensure_parent(&p, "uploads/").await?;
+        tokio::fs::File::create(&p)
+            .await
+            .map_err(|e| StorageError::backend("begin_upload", "uploads/", e))?;
+        Ok(state)
+    }
+
+    async fn upload_chunk(
+        &self,
+        state: &UploadState,
+        offset: u64,
+        body: ByteStream,
+    ) -> Result<(u64, UploadState), StorageError> {
+        let p = self.upload_file(state)?;
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .await
+            .map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => StorageError::UploadNotFound(state.upload_id.clone()),
+                _ => StorageError::backend("upload_chunk", "uploads/", e),
+            })?;
+        let len = file
+            .metadata()
+            .await
+            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?
+            .len();
+        if offset > len {
+            return Err(StorageError::InvalidOffset {
+                expected: len,
+                got: offset,
+            });
+        }
+        // Drop whatever a failed earlier attempt left past `offset`.
+        file.set_len(offset)
+            .await
+            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?;
+        file.seek(SeekFrom::Start(offset))
+            .await
+            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?;
+        let n = pump(&mut file, body, "uploads/").await?;
+        Ok((n, state.clone()))
+    }
+
+    async fn complete_upload(
+        &self,
+        state: &UploadState,
+        final_path: &str,
+    ) -> Result<(), StorageError> {
+        let p = self.upload_file(state)?;
+        if !tokio::fs::try_exists(&p).await.unwrap_or(false) {
+            return Err(StorageError::UploadNotFound(state.upload_id.clone()));
+        }
+        let target = self.abs(final_path)?;
+        if tokio::fs::try_exists(&target).await.unwrap_or(false) {
+            return self.cancel_upload(state).await;
+        }
+        ensure_parent(&target, final_path).await?;
+        tokio::fs::rename(&p, &target)
+            .await
+            .map_err(|e| StorageError::backend("complete_upload", final_path, e))
+    }
+
+    async fn cancel_upload(&self, state: &UploadState) -> Result<(), StorageError> {
+        let p = self.upload_file(state)?;
+        match tokio::fs::remove_file(&p).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::backend("cancel_upload", "uploads/", e)),
+        }
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
+        let root = self.root.clone();
+        let prefix = prefix.to_string();
+        tokio::task::spawn_blocking(move || {
+            let mut out = Vec::new();
+            walk(&root, "", &mut out).map_err(|e| StorageError::backend("list", &prefix, e))?;
+            out.retain(|o| o.path.starts_with(&prefix));
+            Ok(out)
+        })
+        .await
+        .map_err(|e| StorageError::backend("list", "", e))?
+    }
+}
