@@ -19,16 +19,21 @@
 
 mod base64url;
 mod config;
+mod convert;
 mod descriptor;
 mod image;
 mod json;
 mod list;
+mod pyjson;
+mod referrers;
 mod schema1;
 
 pub use config::{ImageConfig, check_config_blob};
+pub use convert::to_schema1;
 pub use descriptor::{Descriptor, Platform};
 pub use image::{ImageManifest, Layer};
-pub use list::{ChildOutcome, ManifestList};
+pub use list::{ChildOutcome, ManifestList, SparseIndexRule};
+pub use referrers::{ArtifactTypeSource, Referrer, referrers_index};
 pub use schema1::{Schema1Layer, Schema1Manifest, Schema1Signature};
 
 use serde_json::{Map, Value};
@@ -94,7 +99,9 @@ impl ManifestError {
                 .with_message(message.clone())
                 .with_detail_message(detail.clone()),
             Self::TagMismatch => invalid,
-            Self::TooLarge { .. } => invalid.with_detail_message(self.to_string()).with_status(413),
+            Self::TooLarge { .. } => invalid
+                .with_detail_message(self.to_string())
+                .with_status(413),
             other => invalid.with_detail_message(other.to_string()),
         }
     }
@@ -117,6 +124,10 @@ impl Default for ParseOptions {
 
 /// A parsed manifest of any supported type.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per request, matched by callers; boxing buys nothing"
+)]
 pub enum ParsedManifest {
     /// Docker schema 2 or OCI image manifest.
     Image(ImageManifest),
@@ -155,9 +166,9 @@ pub fn parse_manifest(
         });
     }
     Ok(match media_type {
-        ManifestMediaType::DockerSchema2 | ManifestMediaType::OciManifest => {
-            ParsedManifest::Image(ImageManifest::parse(media_type, bytes, &options.artifact_types)?)
-        }
+        ManifestMediaType::DockerSchema2 | ManifestMediaType::OciManifest => ParsedManifest::Image(
+            ImageManifest::parse(media_type, bytes, &options.artifact_types)?,
+        ),
         ManifestMediaType::DockerSchema2List | ManifestMediaType::OciIndex => {
             ParsedManifest::List(ManifestList::parse(media_type, bytes)?)
         }

@@ -185,7 +185,10 @@ mod tests {
         for (ct, want) in [
             (None, Some(M::DockerSchema1)),
             (Some("application/json"), Some(M::DockerSchema1)),
-            (Some(DOCKER_SCHEMA1_SIGNED_MANIFEST), Some(M::DockerSchema1Signed)),
+            (
+                Some(DOCKER_SCHEMA1_SIGNED_MANIFEST),
+                Some(M::DockerSchema1Signed),
+            ),
             (Some(OCI_IMAGE_INDEX), Some(M::OciIndex)),
             (Some("text/plain"), None),
             (Some(OCI_IMAGE_CONFIG), None),
@@ -203,7 +206,9 @@ mod tests {
         assert_eq!(M::DockerSchema1.schema_version(), 1);
         assert_eq!(M::OciIndex.schema_version(), 2);
         assert!(M::OciManifest.is_oci() && !M::DockerSchema2.is_oci());
-        assert!(is_oci_nondistributable_layer(OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP));
+        assert!(is_oci_nondistributable_layer(
+            OCI_LAYER_NONDISTRIBUTABLE_TAR_GZIP
+        ));
         assert!(!is_oci_nondistributable_layer(OCI_LAYER_TAR_ZSTD));
     }
 }

@@ -44,7 +44,9 @@ impl ReferenceError {
     pub fn to_registry_error(&self) -> RegistryError {
         match self {
             Self::InvalidReference(_) => RegistryError::new(ErrorKind::ManifestUnknown),
-            other => RegistryError::new(ErrorKind::NameInvalid).with_detail_message(other.to_string()),
+            other => {
+                RegistryError::new(ErrorKind::NameInvalid).with_detail_message(other.to_string())
+            }
         }
     }
 }

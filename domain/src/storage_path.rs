@@ -138,7 +138,11 @@ mod tests {
             ("sha256:ABCD", "sha256/AB/ABCD"),
         ];
         for (digest, want) in cases {
-            assert_eq!(StoragePath::for_blob(digest).unwrap().as_str(), want, "{digest}");
+            assert_eq!(
+                StoragePath::for_blob(digest).unwrap().as_str(),
+                want,
+                "{digest}"
+            );
         }
     }
 
@@ -152,7 +156,10 @@ mod tests {
     #[test]
     fn other_paths() {
         assert_eq!(StoragePath::for_upload("u1").as_str(), "uploads/u1");
-        assert_eq!(StoragePath::for_v1_layer("s").as_str(), "sharedimages/s/layer");
+        assert_eq!(
+            StoragePath::for_v1_layer("s").as_str(),
+            "sharedimages/s/layer"
+        );
         assert_eq!(
             StoragePath::for_swift_segment("u", 7).as_str(),
             "segments/u/000000007"
@@ -161,7 +168,10 @@ mod tests {
 
     #[test]
     fn object_keys_join_like_os_path_join() {
-        assert_eq!(object_key("/registry", "sha256/ab/abc"), "registry/sha256/ab/abc");
+        assert_eq!(
+            object_key("/registry", "sha256/ab/abc"),
+            "registry/sha256/ab/abc"
+        );
         assert_eq!(object_key("registry/", "uploads/x"), "registry/uploads/x");
         assert_eq!(object_key("", "uploads/x"), "uploads/x");
         assert_eq!(object_key("/", "uploads/x"), "uploads/x");

@@ -15,11 +15,11 @@ mod mount;
 mod size;
 
 pub use headers::{
-    blob_location, manifest_location, range_after_chunk, range_after_start, range_not_satisfiable,
-    range_for_status, upload_location,
+    blob_location, manifest_location, range_after_chunk, range_after_start, range_for_status,
+    range_not_satisfiable, upload_location,
 };
 pub use mount::{MountRequest, StartPlan};
-pub use size::{DEFAULT_MAXIMUM_LAYER_SIZE, LayerSizeLimit, parse_quay_size};
+pub use size::{DEFAULT_MAXIMUM_LAYER_SIZE, InvalidSize, LayerSizeLimit, parse_quay_size};
 
 use crate::registry_error::{ErrorKind, RegistryError};
 
@@ -127,7 +127,8 @@ pub struct UploadProgress {
 pub struct ChunkPlan {
     /// Offset at which the chunk's bytes go (always the current `byte_count`).
     pub offset: u64,
-    /// Bytes the client declared, if it sent a range.
+    /// Bytes the client declared, if it sent a range. `Some(0)` (`Content-Range: n-(n-1)`) means
+    /// there is nothing to store: answer with the current progress unchanged, as Quay does.
     pub declared_len: Option<u64>,
     /// Whether to gunzip the stream on the fly to measure the uncompressed size (first chunk at
     /// offset 0).

@@ -93,7 +93,9 @@ pub(crate) fn parse_descriptor(
         MediaTypeRule::OneOf(list) => list.contains(&media_type),
     };
     if !ok {
-        return Err(format!("{path}.mediaType: '{media_type}' is not an allowed media type"));
+        return Err(format!(
+            "{path}.mediaType: '{media_type}' is not an allowed media type"
+        ));
     }
     let size = integer(required(m, "size", path)?, &format!("{path}.size"))?;
     let digest_text = required_string(m, "digest", path)?;
@@ -121,7 +123,10 @@ impl Platform {
     /// The platform as JSON.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
-        m.insert("architecture".into(), Value::from(self.architecture.clone()));
+        m.insert(
+            "architecture".into(),
+            Value::from(self.architecture.clone()),
+        );
         m.insert("os".into(), Value::from(self.os.clone()));
         if let Some(v) = &self.os_version {
             m.insert("os.version".into(), Value::from(v.clone()));

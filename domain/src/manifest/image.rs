@@ -61,7 +61,8 @@ impl ImageManifest {
         artifact_types: &ArtifactTypeRules,
     ) -> Result<Self, ManifestError> {
         let m = parse_json_object(bytes)?;
-        let schema = |e: String| ManifestError::parse(format!("manifest data does not match schema: {e}"));
+        let schema =
+            |e: String| ManifestError::parse(format!("manifest data does not match schema: {e}"));
         let oci = media_type == ManifestMediaType::OciManifest;
         schema_version_2(&m, "$").map_err(schema)?;
         let declares_media_type =
@@ -83,8 +84,13 @@ impl ImageManifest {
                 }
             })
         };
-        let config = descriptor(required(&m, "config", "$").map_err(schema)?, "$.config", config_rule)?;
-        let raw_layers = array(required(&m, "layers", "$").map_err(schema)?, "$.layers").map_err(schema)?;
+        let config = descriptor(
+            required(&m, "config", "$").map_err(schema)?,
+            "$.config",
+            config_rule,
+        )?;
+        let raw_layers =
+            array(required(&m, "layers", "$").map_err(schema)?, "$.layers").map_err(schema)?;
         let mut layers = Vec::with_capacity(raw_layers.len());
         for (i, l) in raw_layers.iter().enumerate() {
             let d = descriptor(l, &format!("$.layers[{i}]"), layer_rule)?;
@@ -93,7 +99,10 @@ impl ImageManifest {
             } else {
                 d.media_type == DOCKER_SCHEMA2_FOREIGN_LAYER
             };
-            layers.push(Layer { descriptor: d, is_remote });
+            layers.push(Layer {
+                descriptor: d,
+                is_remote,
+            });
         }
         let (subject, artifact_type, annotations) = if oci {
             let subject = m
@@ -139,7 +148,8 @@ impl ImageManifest {
     /// Whether this is a container image (Docker always; OCI when the config is an OCI image
     /// config), rather than an artifact.
     pub fn is_image(&self) -> bool {
-        self.media_type == ManifestMediaType::DockerSchema2 || self.config.media_type == OCI_IMAGE_CONFIG
+        self.media_type == ManifestMediaType::DockerSchema2
+            || self.config.media_type == OCI_IMAGE_CONFIG
     }
 
     /// Sum of the layer sizes.

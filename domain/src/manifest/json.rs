@@ -114,7 +114,9 @@ pub(crate) fn own_media_type(
             if s == expected {
                 Ok(true)
             } else {
-                Err(format!("{path}.mediaType: '{s}' is not one of ['{expected}']"))
+                Err(format!(
+                    "{path}.mediaType: '{s}' is not one of ['{expected}']"
+                ))
             }
         }
     }
@@ -135,7 +137,11 @@ mod tests {
         for ok in [json!({"schemaVersion": 2}), json!({"schemaVersion": 2.0})] {
             assert!(schema_version_2(ok.as_object().unwrap(), "$").is_ok());
         }
-        for bad in [json!({"schemaVersion": 1}), json!({"schemaVersion": "2"}), json!({})] {
+        for bad in [
+            json!({"schemaVersion": 1}),
+            json!({"schemaVersion": "2"}),
+            json!({}),
+        ] {
             assert!(schema_version_2(bad.as_object().unwrap(), "$").is_err());
         }
     }

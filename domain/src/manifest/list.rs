@@ -8,15 +8,17 @@
 //!   `architecture` and `os`) is required; OCI entries: any media-type-looking string, `platform`
 //!   optional;
 //! - a list references no blobs; its children are manifests of the same repository, checked at
-//!   creation by [`ManifestList::check_child`]: a missing child is an error unless
-//!   `FEATURE_SPARSE_INDEX` is on (then it is skipped, whatever its architecture); a present child
+//!   creation by [`ManifestList::check_child`]: a missing child is an error unless the
+//!   [`SparseIndexRule`] lets it be skipped; a present child
 //!   must have the declared size and a type the list kind supports;
 //! - a schema 1 child of a Docker list must not declare another architecture than its entry.
 
 use serde_json::{Map, Value};
 
 use super::descriptor::{Descriptor, MediaTypeRule, PlatformRule, parse_descriptor};
-use super::json::{array, optional_object, optional_string, own_media_type, required, schema_version_2};
+use super::json::{
+    array, optional_object, optional_string, own_media_type, required, schema_version_2,
+};
 use super::{ManifestError, Schema1Manifest, parse_json_object};
 use crate::digest::Digest;
 use crate::media_type::{DOCKER_SCHEMA1_MANIFEST, DOCKER_SCHEMA2_MANIFEST, ManifestMediaType};
@@ -38,6 +40,37 @@ pub struct ManifestList {
     pub annotations: Option<Map<String, Value>>,
 }
 
+/// Which missing children a list may be stored without (`FEATURE_SPARSE_INDEX`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum SparseIndexRule {
+    /// Every child must be present (`FEATURE_SPARSE_INDEX` off, the default).
+    #[default]
+    Disabled,
+    /// Any child may be missing (`FEATURE_SPARSE_INDEX` on, Quay's current rule).
+    AllOptional,
+    /// Only children whose platform architecture is *not* listed may be missing; an entry
+    /// without an architecture, or an empty list, makes the child required (the earlier rule with
+    /// `SPARSE_INDEX_REQUIRED_ARCHS`, Quay commit 7eacbffd1, removed in 23978b2d6).
+    RequiredArchitectures(Vec<String>),
+}
+
+impl SparseIndexRule {
+    /// Whether a missing child of this platform may be skipped.
+    pub fn may_skip(&self, entry: &Descriptor) -> bool {
+        match self {
+            Self::Disabled => false,
+            Self::AllOptional => true,
+            Self::RequiredArchitectures(required) => {
+                let arch = entry.platform.as_ref().map(|p| p.architecture.as_str());
+                match arch {
+                    Some(a) if !required.is_empty() => !required.iter().any(|r| r == a),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
 /// What to do with one child while storing a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildOutcome {
@@ -50,7 +83,10 @@ pub enum ChildOutcome {
 const DOCKER_CHILD_TYPES: [&str; 2] = [DOCKER_SCHEMA2_MANIFEST, DOCKER_SCHEMA1_MANIFEST];
 
 impl ManifestList {
-    pub(crate) fn parse(media_type: ManifestMediaType, bytes: &[u8]) -> Result<Self, ManifestError> {
+    pub(crate) fn parse(
+        media_type: ManifestMediaType,
+        bytes: &[u8],
+    ) -> Result<Self, ManifestError> {
         let m = parse_json_object(bytes)?;
         let schema =
             |e: String| ManifestError::parse(format!("manifest data does not match schema: {e}"));
@@ -61,7 +97,10 @@ impl ManifestList {
         let (rule, platform) = if oci {
             (MediaTypeRule::Pattern, PlatformRule::Optional)
         } else {
-            (MediaTypeRule::OneOf(&DOCKER_CHILD_TYPES), PlatformRule::Required)
+            (
+                MediaTypeRule::OneOf(&DOCKER_CHILD_TYPES),
+                PlatformRule::Required,
+            )
         };
         let lift = |e: String| {
             if e.starts_with("could not parse manifest digest") {
@@ -70,8 +109,11 @@ impl ManifestList {
                 schema(e)
             }
         };
-        let entries = array(required(&m, "manifests", "$").map_err(schema)?, "$.manifests")
-            .map_err(schema)?;
+        let entries = array(
+            required(&m, "manifests", "$").map_err(schema)?,
+            "$.manifests",
+        )
+        .map_err(schema)?;
         let manifests = entries
             .iter()
             .enumerate()
@@ -82,7 +124,12 @@ impl ManifestList {
             (
                 m.get("subject")
                     .map(|s| {
-                        parse_descriptor(s, "$.subject", MediaTypeRule::Pattern, PlatformRule::Ignored)
+                        parse_descriptor(
+                            s,
+                            "$.subject",
+                            MediaTypeRule::Pattern,
+                            PlatformRule::Ignored,
+                        )
                     })
                     .transpose()
                     .map_err(lift)?,
@@ -129,7 +176,8 @@ impl ManifestList {
     /// Decides what to do with child `index`, given its stored bytes if the repository has them.
     ///
     /// # Errors
-    /// [`ManifestError::Invalid`] when the child is missing (and `sparse_index` is off), its size
+    /// [`ManifestError::Invalid`] when the child is missing (and `sparse` does not allow skipping
+    /// it), its size
     /// differs from the entry's, or its type is not one this list kind may contain.
     ///
     /// # Panics
@@ -138,11 +186,11 @@ impl ManifestList {
         &self,
         index: usize,
         stored: Option<&[u8]>,
-        sparse_index: bool,
+        sparse: &SparseIndexRule,
     ) -> Result<ChildOutcome, ManifestError> {
         let entry = &self.manifests[index];
         let Some(bytes) = stored else {
-            if sparse_index {
+            if sparse.may_skip(entry) {
                 return Ok(ChildOutcome::SkipSparse);
             }
             return Err(ManifestError::Invalid(format!(
@@ -182,9 +230,9 @@ impl ManifestList {
         let entry = &self.manifests[index];
         let declared = entry.platform.as_ref().map(|p| p.architecture.as_str());
         match child.architecture.as_deref() {
-            Some(arch) if !arch.is_empty() && Some(arch) != declared => Err(ManifestError::Invalid(
-                format!("Mismatch in arch for manifest `{}`", entry.digest),
-            )),
+            Some(arch) if !arch.is_empty() && Some(arch) != declared => Err(
+                ManifestError::Invalid(format!("Mismatch in arch for manifest `{}`", entry.digest)),
+            ),
             _ => Ok(()),
         }
     }

@@ -25,9 +25,9 @@ use super::{
 pub fn looks_like_media_type(s: &str) -> bool {
     let word = |c: char| c.is_alphanumeric() || c == '_';
     let chars: Vec<char> = s.chars().collect();
-    chars.windows(3).any(|w| {
-        word(w[0]) && w[1] == '/' && (word(w[2]) || w[2] == '-' || w[2] == '.')
-    })
+    chars
+        .windows(3)
+        .any(|w| word(w[0]) && w[1] == '/' && (word(w[2]) || w[2] == '-' || w[2] == '.'))
 }
 
 /// The allowed config → layer media types of OCI artifacts.
@@ -98,7 +98,10 @@ impl ArtifactTypeRules {
     /// Registers the Helm chart types (`FEATURE_HELM_OCI_SUPPORT`).
     #[must_use]
     pub fn with_helm(mut self) -> Self {
-        let layers = self.allowed.entry(HELM_CHART_CONFIG.to_owned()).or_default();
+        let layers = self
+            .allowed
+            .entry(HELM_CHART_CONFIG.to_owned())
+            .or_default();
         for l in [TAR_GZIP, HELM_CHART_CONTENT_LAYER] {
             if !layers.iter().any(|x| x == l) {
                 layers.push(l.to_owned());
@@ -170,23 +173,46 @@ mod tests {
     fn defaults_are_not_enforced() {
         let rules = ArtifactTypeRules::quay_defaults();
         assert!(!rules.is_enforced());
-        assert!(rules.check("application/vnd.nhl.peanut.butter.bagel", ["x/y"]).is_ok());
+        assert!(
+            rules
+                .check("application/vnd.nhl.peanut.butter.bagel", ["x/y"])
+                .is_ok()
+        );
         assert_eq!(rules.table().len(), 4);
         assert!(rules.table()[HELM_CHART_CONFIG].contains(&TAR_GZIP.to_owned()));
     }
 
     #[test]
     fn enforcing_uses_the_union_of_layer_types() {
-        let rules = ArtifactTypeRules::enforcing(ArtifactTypeRules::quay_defaults().table().clone());
+        let rules =
+            ArtifactTypeRules::enforcing(ArtifactTypeRules::quay_defaults().table().clone());
         assert!(rules.check(OCI_IMAGE_CONFIG, [OCI_LAYER_TAR_GZIP]).is_ok());
         // A cosign layer under the Helm config passes: Quay checks against the union.
-        assert!(rules
-            .check(HELM_CHART_CONFIG, ["application/vnd.dev.cosign.simplesigning.v1+json"])
-            .is_ok());
-        assert!(rules.check("application/x-unknown", [OCI_LAYER_TAR_GZIP]).is_err());
-        assert!(rules.check(OCI_IMAGE_CONFIG, ["application/x-unknown"]).is_err());
+        assert!(
+            rules
+                .check(
+                    HELM_CHART_CONFIG,
+                    ["application/vnd.dev.cosign.simplesigning.v1+json"]
+                )
+                .is_ok()
+        );
+        assert!(
+            rules
+                .check("application/x-unknown", [OCI_LAYER_TAR_GZIP])
+                .is_err()
+        );
+        assert!(
+            rules
+                .check(OCI_IMAGE_CONFIG, ["application/x-unknown"])
+                .is_err()
+        );
         let no_helm = ArtifactTypeRules::enforcing(BTreeMap::new());
         assert!(no_helm.check(HELM_CHART_CONFIG, [TAR_GZIP]).is_err());
-        assert!(no_helm.with_helm().check(HELM_CHART_CONFIG, [TAR_GZIP]).is_ok());
+        assert!(
+            no_helm
+                .with_helm()
+                .check(HELM_CHART_CONFIG, [TAR_GZIP])
+                .is_ok()
+        );
     }
 }

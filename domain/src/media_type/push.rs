@@ -85,25 +85,31 @@ impl ManifestPushPolicy {
 pub enum PullNegotiation {
     /// The stored bytes, as stored.
     Stored,
-    /// A schema 1 rendering (converted or for a list, of its linux/amd64 child), since the client
-    /// accepts neither the stored type nor anything it converts to.
+    /// A list the client does not accept: load its linux/amd64 child
+    /// ([`crate::manifest::ManifestList::amd64_linux_child`]) and negotiate again for the child
+    /// (no such child: `MANIFEST_UNKNOWN`).
+    LegacyChild,
+    /// An image the client does not accept: serve its schema 1 rendering
+    /// ([`crate::manifest::to_schema1`]; not convertible: `MANIFEST_UNKNOWN`).
     Schema1,
 }
 
-/// Quay's rule for GET by tag: serve the stored manifest when its type is listed in `Accept`
-/// exactly (no wildcards), or when the stored manifest is schema 1 and `Accept` is empty or just
-/// `application/json`; otherwise fall back to schema 1. (Quay first tries converting to an
-/// accepted type, but every conversion it has ends in schema 1.) GET by digest always serves the
-/// stored bytes.
+/// Quay's rule for GET by tag (`_rewrite_schema_if_necessary` with `convert_manifest`):
+/// - the stored type is listed in `Accept` exactly (no wildcards): serve it;
+/// - schema 1 is always served as stored (Quay would re-render a signed manifest unsigned when
+///   only the unsigned type is accepted; we serve the stored bytes);
+/// - a list goes to its linux/amd64 child;
+/// - an image falls back to schema 1, whatever `Accept` says.
+///
+/// GET by digest always serves the stored bytes.
 pub fn negotiate_pull(stored: ManifestMediaType, accept: &[&str]) -> PullNegotiation {
-    if accept.iter().any(|a| a.trim() == stored.as_str()) {
-        return PullNegotiation::Stored;
+    if stored.is_schema1() || accept.iter().any(|a| a.trim() == stored.as_str()) {
+        PullNegotiation::Stored
+    } else if stored.is_list() {
+        PullNegotiation::LegacyChild
+    } else {
+        PullNegotiation::Schema1
     }
-    let json_only = accept.is_empty() || (accept.len() == 1 && accept[0].trim() == "application/json");
-    if json_only && stored.is_schema1() {
-        return PullNegotiation::Stored;
-    }
-    PullNegotiation::Schema1
 }
 
 #[cfg(test)]
@@ -124,16 +130,59 @@ mod tests {
             v22_namespace_blacklist: vec!["old".into()],
             ..ManifestPushPolicy::default()
         };
-        let cases: [(&ManifestPushPolicy, &str, Option<&str>, &[&str], Option<M>); 9] = [
-            (&default, "ns", Some(OCI_IMAGE_MANIFEST), &[], Some(M::OciManifest)),
+        type Case<'a> = (
+            &'a ManifestPushPolicy,
+            &'a str,
+            Option<&'a str>,
+            &'a [&'a str],
+            Option<M>,
+        );
+        let cases: [Case<'_>; 9] = [
+            (
+                &default,
+                "ns",
+                Some(OCI_IMAGE_MANIFEST),
+                &[],
+                Some(M::OciManifest),
+            ),
             (&default, "ns", None, &[], Some(M::DockerSchema1)),
             (&default, "ns", Some("text/plain"), &[], None),
             (&no_oci, "ns", Some(OCI_IMAGE_INDEX), &[], None),
-            (&no_oci, "okns", Some(OCI_IMAGE_INDEX), &[], Some(M::OciIndex)),
-            (&no_oci, "ns", Some(DOCKER_SCHEMA2_MANIFEST), &[], Some(M::DockerSchema2)),
-            (&blacklisted, "old", Some(DOCKER_SCHEMA2_MANIFEST), &[], None),
-            (&blacklisted, "old", Some("application/json"), &["*/*"], Some(M::DockerSchema1)),
-            (&blacklisted, "old", None, &["application/vnd.oci.image.index.v1+json"], None),
+            (
+                &no_oci,
+                "okns",
+                Some(OCI_IMAGE_INDEX),
+                &[],
+                Some(M::OciIndex),
+            ),
+            (
+                &no_oci,
+                "ns",
+                Some(DOCKER_SCHEMA2_MANIFEST),
+                &[],
+                Some(M::DockerSchema2),
+            ),
+            (
+                &blacklisted,
+                "old",
+                Some(DOCKER_SCHEMA2_MANIFEST),
+                &[],
+                None,
+            ),
+            (
+                &blacklisted,
+                "old",
+                Some("application/json"),
+                &["*/*"],
+                Some(M::DockerSchema1),
+            ),
+            (
+                &blacklisted,
+                "old",
+                None,
+                &["application/vnd.oci.image.index.v1+json"],
+                None,
+            ),
         ];
         for (policy, ns, ct, accept, want) in cases {
             let got = policy.check_put(ns, ct, accept);
@@ -149,17 +198,20 @@ mod tests {
 
     #[test]
     fn pull_negotiation() {
-        assert_eq!(negotiate_pull(M::OciManifest, &[OCI_IMAGE_MANIFEST]), PullNegotiation::Stored);
-        assert_eq!(negotiate_pull(M::OciManifest, &[]), PullNegotiation::Schema1);
-        assert_eq!(negotiate_pull(M::OciManifest, &["*/*"]), PullNegotiation::Schema1);
-        assert_eq!(negotiate_pull(M::DockerSchema1Signed, &[]), PullNegotiation::Stored);
-        assert_eq!(
-            negotiate_pull(M::DockerSchema1, &["application/json"]),
-            PullNegotiation::Stored
-        );
-        assert_eq!(
-            negotiate_pull(M::DockerSchema1, &["application/json", "text/html"]),
-            PullNegotiation::Schema1
-        );
+        use PullNegotiation::{LegacyChild, Schema1, Stored};
+        for (stored, accept, want) in [
+            (M::OciManifest, &[OCI_IMAGE_MANIFEST][..], Stored),
+            (M::OciManifest, &[], Schema1),
+            (M::OciManifest, &["*/*"], Schema1),
+            (M::DockerSchema2, &[OCI_IMAGE_MANIFEST], Schema1),
+            (M::DockerSchema1Signed, &[], Stored),
+            (M::DockerSchema1, &["application/json"], Stored),
+            (M::DockerSchema1, &[OCI_IMAGE_INDEX], Stored),
+            (M::OciIndex, &[OCI_IMAGE_INDEX], Stored),
+            (M::OciIndex, &[DOCKER_SCHEMA2_MANIFEST], LegacyChild),
+            (M::DockerSchema2List, &[], LegacyChild),
+        ] {
+            assert_eq!(negotiate_pull(stored, accept), want, "{stored} {accept:?}");
+        }
     }
 }

@@ -51,7 +51,16 @@ fn references() {
     assert!(matches!(Reference::parse(d), Ok(Reference::Digest(_))));
     assert!(matches!(Reference::parse("latest"), Ok(Reference::Tag(_))));
     assert!(matches!(Reference::parse("v1.0"), Ok(Reference::Tag(_))));
-    for bad in ["bad ref", "", ".x", "-x", "sha256:xyz", "a:g", "a b:c", &"a".repeat(129)] {
+    for bad in [
+        "bad ref",
+        "",
+        ".x",
+        "-x",
+        "sha256:xyz",
+        "a:g",
+        "a b:c",
+        &"a".repeat(129),
+    ] {
         let err = Reference::parse(bad).expect_err(bad);
         assert_eq!(err.to_registry_error().code(), "MANIFEST_UNKNOWN");
     }

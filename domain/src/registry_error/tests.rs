@@ -33,7 +33,11 @@ const ALL: [ErrorKind; 26] = [
 fn every_kind_has_exactly_one_row() {
     assert_eq!(ERROR_TABLE.len(), ALL.len());
     for kind in ALL {
-        assert_eq!(ERROR_TABLE.iter().filter(|s| s.kind == kind).count(), 1, "{kind:?}");
+        assert_eq!(
+            ERROR_TABLE.iter().filter(|s| s.kind == kind).count(),
+            1,
+            "{kind:?}"
+        );
     }
 }
 
@@ -56,7 +60,11 @@ fn table_matches_quay_inventory() {
         (ErrorKind::TagAlreadyExists, "TAG_ALREADY_EXISTS", 409),
         (ErrorKind::TagImmutable, "TAG_IMMUTABLE", 409),
         (ErrorKind::TagInvalid, "TAG_INVALID", 400),
-        (ErrorKind::TooManyTagsRequested, "TOO_MANY_TAGS_REQUESTED", 413),
+        (
+            ErrorKind::TooManyTagsRequested,
+            "TOO_MANY_TAGS_REQUESTED",
+            413,
+        ),
         (ErrorKind::LayerTooLarge, "DENIED", 403),
         (ErrorKind::QuotaExceeded, "DENIED", 403),
         (ErrorKind::Unauthorized, "UNAUTHORIZED", 401),

@@ -77,10 +77,26 @@ mod tests {
         assert_eq!(m.from.full_name(), "admin/publicrepo");
         assert_eq!(m.digest.as_str(), D);
         assert!(p.monolithic_digest.is_none());
-        assert!(StartPlan::from_query(Some(D), None, None, &rules).mount.is_none());
-        assert!(StartPlan::from_query(None, Some("a/b"), None, &rules).mount.is_none());
-        assert!(StartPlan::from_query(Some("nope"), Some("a/b"), None, &rules).mount.is_none());
-        assert!(StartPlan::from_query(Some(D), Some("A/b"), None, &rules).mount.is_none());
+        assert!(
+            StartPlan::from_query(Some(D), None, None, &rules)
+                .mount
+                .is_none()
+        );
+        assert!(
+            StartPlan::from_query(None, Some("a/b"), None, &rules)
+                .mount
+                .is_none()
+        );
+        assert!(
+            StartPlan::from_query(Some("nope"), Some("a/b"), None, &rules)
+                .mount
+                .is_none()
+        );
+        assert!(
+            StartPlan::from_query(Some(D), Some("A/b"), None, &rules)
+                .mount
+                .is_none()
+        );
     }
 
     #[test]

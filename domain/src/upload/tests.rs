@@ -7,7 +7,10 @@ fn content_range_grammar() {
     for (header, want) in [
         (None, Ok(ChunkRange::Unbounded)),
         (Some("0-10"), Ok(ChunkRange::Bounded { start: 0, len: 11 })),
-        (Some("11-20"), Ok(ChunkRange::Bounded { start: 11, len: 10 })),
+        (
+            Some("11-20"),
+            Ok(ChunkRange::Bounded { start: 11, len: 10 }),
+        ),
         (Some("5-4"), Ok(ChunkRange::Bounded { start: 5, len: 0 })),
         (Some("5-3"), Err(UploadError::InvalidRange)),
         (Some("bytes 0-10"), Err(UploadError::InvalidRange)),
@@ -18,8 +21,14 @@ fn content_range_grammar() {
         (Some(""), Err(UploadError::InvalidRange)),
         (Some(" 0-1"), Err(UploadError::InvalidRange)),
         (Some("+0-1"), Err(UploadError::InvalidRange)),
-        (Some("0-99999999999999999999999"), Err(UploadError::InvalidRange)),
-        (Some("0-18446744073709551615"), Err(UploadError::InvalidRange)),
+        (
+            Some("0-99999999999999999999999"),
+            Err(UploadError::InvalidRange),
+        ),
+        (
+            Some("0-18446744073709551615"),
+            Err(UploadError::InvalidRange),
+        ),
     ] {
         assert_eq!(parse_content_range(header), want, "{header:?}");
     }
@@ -44,7 +53,10 @@ fn chunk_offsets_follow_the_oci_rule() {
         }
     );
     let plan = plan_chunk(ChunkRange::Bounded { start: 11, len: 5 }, &half, limit).unwrap();
-    assert_eq!((plan.offset, plan.declared_len, plan.measure_uncompressed), (11, Some(5), false));
+    assert_eq!(
+        (plan.offset, plan.declared_len, plan.measure_uncompressed),
+        (11, Some(5), false)
+    );
     for start in [0, 10, 12] {
         assert_eq!(
             plan_chunk(ChunkRange::Bounded { start, len: 1 }, &half, limit),
@@ -63,7 +75,9 @@ fn chunk_offsets_follow_the_oci_rule() {
         })
     );
     assert_eq!(
-        plan_chunk(ChunkRange::Unbounded, &half, limit).unwrap().offset,
+        plan_chunk(ChunkRange::Unbounded, &half, limit)
+            .unwrap()
+            .offset,
         11
     );
 }
@@ -122,10 +136,16 @@ fn commit_digest_rules() {
 #[test]
 fn upload_errors_render_like_quay() {
     let r = UploadError::InvalidRange.to_registry_error().unwrap();
-    assert_eq!((r.code(), r.status(), r.message()), ("INVALID_REQUEST", 400, "Invalid range header"));
+    assert_eq!(
+        (r.code(), r.status(), r.message()),
+        ("INVALID_REQUEST", 400, "Invalid range header")
+    );
     let r = UploadError::MissingDigest.to_registry_error().unwrap();
     assert_eq!(r.code(), "BLOB_UPLOAD_INVALID");
-    assert_eq!(r.detail()["reason"], "Missing digest arg on monolithic upload");
+    assert_eq!(
+        r.detail()["reason"],
+        "Missing digest arg on monolithic upload"
+    );
     // contract/registry/v2_upload_finish_bad_digest.json: empty detail.
     let r = UploadError::DigestMismatch.to_registry_error().unwrap();
     assert_eq!(r.envelope()["errors"][0]["detail"], serde_json::json!({}));
