@@ -3,3 +3,5 @@
 pub mod features;
 pub mod health;
 pub mod initial_user;
+pub mod registry;
+pub mod registry_auth;

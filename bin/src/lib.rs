@@ -10,6 +10,8 @@ pub mod database;
 pub mod logging;
 pub mod migrate;
 pub mod probes;
+pub mod registry;
+pub mod registry_content;
 pub mod secrets;
 pub mod serve;
 

@@ -42,11 +42,19 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     let listen = args.listen.unwrap_or_else(|| default_listen(tls.is_some()));
     let services = quay_adapter_http::AppServices {
         health: health(&config, &db, &args.source.data_dir),
+        registry_auth: Some(
+            crate::registry::registry_auth(&config, &stores, &args.source.data_dir).await?,
+        ),
     };
+    let registry = crate::registry_content::registry(&config, &stores).await?;
     let app = move || {
-        actix_web::App::new()
+        let app = actix_web::App::new()
             .wrap(tracing_actix_web::TracingLogger::default())
-            .configure(quay_adapter_http::configure(services.clone()))
+            .configure(quay_adapter_http::configure(services.clone()));
+        match registry.clone() {
+            Some(registry) => app.configure(quay_adapter_http::configure_registry(registry)),
+            None => app,
+        }
     };
     let server = actix_web::HttpServer::new(app).shutdown_timeout(30);
     let server = match &tls {

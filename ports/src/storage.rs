@@ -18,6 +18,7 @@
 //! - `delete` of a missing object succeeds;
 //! - `upload_chunk` accepts only `offset == ` the upload's current length.
 
+pub mod cleanup;
 pub mod error;
 pub mod redirect;
 pub mod signing;
@@ -112,6 +113,9 @@ pub struct DownloadUrlRequest {
     pub client_ip: Option<IpAddr>,
     /// The namespace being pulled (`CDN_SPECIFIC_NAMESPACES`, CloudFront org overrides).
     pub namespace: Option<String>,
+    /// Extra arguments CDN drivers append to their URL, in order (Quay passes `username`,
+    /// `namespace`, `repo_name`, `cdn_specific` and CloudFront url-encodes them onto the URL).
+    pub cdn_arguments: Vec<(String, String)>,
 }
 
 impl DownloadUrlRequest {
@@ -123,6 +127,7 @@ impl DownloadUrlRequest {
             head: false,
             client_ip: None,
             namespace: None,
+            cdn_arguments: Vec::new(),
         }
     }
 

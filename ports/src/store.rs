@@ -8,16 +8,34 @@
 use std::error::Error as StdError;
 use std::fmt;
 
+pub mod audit;
+pub mod blob;
+pub mod credential;
+pub mod instance_key;
+pub mod manifest;
 pub mod permission;
 pub mod repository;
 pub mod service_key;
 pub mod tag;
+pub mod upload;
 pub mod user;
 
+pub use audit::{AuditEntry, AuditLog, AuditLogError};
+pub use blob::{BlobMetaStore, BlobRecord, BlobStoreError, CommitBlob};
+pub use credential::{
+    AppSpecificToken, CredentialStore, CredentialStoreError, OAuthAccessToken,
+    RepositoryAccessToken,
+};
+pub use instance_key::{InstanceKeyStore, InstanceKeyStoreError, NewInstanceKey};
+pub use manifest::{
+    ManifestLabel, ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest,
+    TagMove, TempTag,
+};
 pub use permission::{PermissionStore, PermissionStoreError};
 pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};
 pub use tag::{TagStore, TagStoreError};
+pub use upload::{ChunkRecord, UploadRecord, UploadStore, UploadStoreError};
 pub use user::{NewUser, UserStore, UserStoreError};
 
 /// A boxed error source.

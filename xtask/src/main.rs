@@ -6,7 +6,9 @@
 //! - `schema`: print and diff the migrated schemas.
 //! - `fips`: build the OpenSSL FIPS provider and run the crypto tests under it.
 
+mod bench;
 mod ci;
+mod clients;
 mod fips;
 mod layers;
 mod schema;
@@ -27,6 +29,7 @@ fn main() -> Result<()> {
         "layers" => layers::run(),
         "schema" => schema::run(rest),
         "fips" => fips::run(rest),
+        "bench" => bench::run(rest),
         other => bail!("unknown xtask command `{other}`"),
     }
 }

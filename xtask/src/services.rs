@@ -7,7 +7,7 @@
 //!
 //! The object stores of the storage conformance suite run beside it (see `object_stores`): an
 //! S3-compatible server (moto, from PyPI) and Azurite (from npm), installed under
-//! `target/services/` when missing.
+//! `target/services/` when missing, and a one-node Swift from Debian's packages (`swift`).
 
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod object_stores;
+mod swift;
 
 /// Entry point of `cargo xtask services`.
 pub fn run(args: &[String]) -> Result<()> {
@@ -132,6 +133,7 @@ pub fn up() -> Result<Vec<(String, String)>> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut env = pg_up(&dir)?;
     env.extend(object_stores::up(&dir)?);
+    env.extend(swift::up(&dir.join("swift"))?);
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(dir.join("env"), text)?;
     Ok(env)
@@ -210,6 +212,7 @@ fn pg_up(dir: &Path) -> Result<Vec<(String, String)>> {
 /// Stops what `up` started. Stopping nothing is not an error.
 pub fn down() -> Result<()> {
     object_stores::down(&services_dir())?;
+    swift::down(&services_dir().join("swift"))?;
     let data = services_dir().join("pg").join("data");
     if pg_running(&data) {
         let mut stop = pg_command("pg_ctl");

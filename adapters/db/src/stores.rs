@@ -9,16 +9,24 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use quay_ports::store::{
-    Cursor, Page, PageRequest, PermissionStore, RepositoryStore, ServiceKeyStore, TagStore,
-    UserStore,
+    CredentialStore, Cursor, InstanceKeyStore, Page, PageRequest, PermissionStore, RepositoryStore,
+    ServiceKeyStore, TagStore, UserStore,
 };
 
 use crate::database::Database;
 
+mod audit;
+mod blob;
+mod credential;
+mod instance_key;
+mod manifest;
 mod permission;
+mod registry_schema;
+mod registry_sql;
 mod repository;
 mod service_key;
 mod tag;
+mod upload;
 mod user;
 
 /// All stores of one database.
@@ -34,6 +42,18 @@ pub struct Stores {
     pub service_keys: Arc<dyn ServiceKeyStore>,
     /// Repository permissions.
     pub permissions: Arc<dyn PermissionStore>,
+    /// Credentials and login bookkeeping (registry auth).
+    pub credentials: Arc<dyn CredentialStore>,
+    /// Writes of the instance service key.
+    pub instance_keys: Arc<dyn InstanceKeyStore>,
+    /// Registry manifests and tag moves.
+    pub manifests: Arc<dyn quay_ports::store::ManifestStore>,
+    /// Registry blob metadata.
+    pub blobs: Arc<dyn quay_ports::store::BlobMetaStore>,
+    /// Registry uploads in progress.
+    pub uploads: Arc<dyn quay_ports::store::UploadStore>,
+    /// The action log.
+    pub audit: Arc<dyn quay_ports::store::AuditLog>,
 }
 
 impl Database {
@@ -45,6 +65,12 @@ impl Database {
             tags: Arc::new(tag::DbTagStore { db: self.clone() }),
             service_keys: Arc::new(service_key::DbServiceKeyStore { db: self.clone() }),
             permissions: Arc::new(permission::DbPermissionStore { db: self.clone() }),
+            credentials: Arc::new(credential::DbCredentialStore { db: self.clone() }),
+            instance_keys: Arc::new(instance_key::DbInstanceKeyStore { db: self.clone() }),
+            manifests: Arc::new(manifest::DbManifestStore { db: self.clone() }),
+            blobs: Arc::new(blob::DbBlobStore { db: self.clone() }),
+            uploads: Arc::new(upload::DbUploadStore { db: self.clone() }),
+            audit: Arc::new(audit::DbAuditLog { db: self.clone() }),
         }
     }
 }

@@ -72,6 +72,7 @@ mod tests {
                     Arc::new(Fixed("storage", storage_ok)),
                 ],
             ),
+            registry_auth: None,
         }
     }
 

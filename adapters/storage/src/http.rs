@@ -27,7 +27,10 @@ pub fn backoff(n: u32) -> Duration {
 ///
 /// # Errors
 /// `Backend` when the TLS stack cannot be initialised.
-pub fn client(connect_timeout: Duration, read_timeout: Duration) -> Result<reqwest::Client, StorageError> {
+pub fn client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client, StorageError> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .read_timeout(read_timeout)
@@ -146,7 +149,10 @@ pub fn transport_error(
 pub async fn status_error(resp: Response, operation: &'static str, path: &str) -> StorageError {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
-    let msg = format!("HTTP {status}: {}", text.chars().take(500).collect::<String>());
+    let msg = format!(
+        "HTTP {status}: {}",
+        text.chars().take(500).collect::<String>()
+    );
     if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
         StorageError::unavailable(operation, path, io::Error::other(msg))
     } else {
@@ -196,8 +202,9 @@ where
 
 /// Opens a ranged GET of `start..end` (end exclusive, `None` = to the end) and returns the
 /// response; called again by [`resuming_stream`] after a dropped connection.
-pub type RangeOpener =
-    Arc<dyn Fn(u64, Option<u64>) -> BoxFuture<'static, Result<Response, StorageError>> + Send + Sync>;
+pub type RangeOpener = Arc<
+    dyn Fn(u64, Option<u64>) -> BoxFuture<'static, Result<Response, StorageError>> + Send + Sync,
+>;
 
 /// A download stream of `start..end` that, when the connection drops mid-body, re-opens the
 /// object from the first byte not yet delivered (content-addressed blobs do not change), up to
@@ -268,7 +275,10 @@ pub fn resuming_stream(
                         st.done = true;
                         let e = io::Error::new(
                             io::ErrorKind::ConnectionAborted,
-                            format!("{}: storage connection lost at byte {}: {e}", st.path, st.pos),
+                            format!(
+                                "{}: storage connection lost at byte {}: {e}",
+                                st.path, st.pos
+                            ),
                         );
                         return Some((Err(e), st));
                     }

@@ -1,13 +1,20 @@
 //! Blob storage drivers of quay-rs.
 #![doc = include_str!("../README.md")]
 
+pub mod azure;
+pub mod distributed;
+pub mod factory;
 pub mod http;
 pub mod local;
 pub mod pyjson;
 pub mod s3;
+pub mod swift;
 
+pub use azure::{AzureStorage, AzureStorageParams};
+pub use distributed::{DistributedConfigError, DistributedStorage};
 pub use local::{LocalStorage, LocalStorageParams};
 pub use s3::S3Storage;
+pub use swift::{SwiftStorage, SwiftStorageParams};
 
 /// The wall clock, Unix seconds (adapters may read it; the domain and application may not).
 pub fn now_unix() -> i64 {

@@ -16,8 +16,8 @@ use futures_util::StreamExt;
 use quay_domain::storage_path::StoragePath;
 use quay_ports::storage::stream::next_chunk;
 use quay_ports::storage::{
-    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, ListedObject, ObjectMeta,
-    StorageError, UploadState,
+    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, ListedObject, ObjectMeta, StorageError,
+    UploadState,
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use url::Url;
@@ -191,7 +191,10 @@ impl BlobStorage for LocalStorage {
             let mut buf = BytesMut::zeroed(want);
             match f.read(&mut buf).await {
                 Ok(0) => Some((
-                    Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file shrank while read")),
+                    Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "file shrank while read",
+                    )),
                     (f, 0),
                 )),
                 Ok(n) => {
@@ -220,13 +223,15 @@ impl BlobStorage for LocalStorage {
         let mut file = tokio::fs::File::create(&tmp)
             .await
             .map_err(|e| StorageError::backend("create", path, e))?;
-        let result = pump(&mut file, body, path).await.and_then(|n| match size_hint {
-            Some(exp) if exp != n => Err(StorageError::SizeMismatch {
-                expected: exp,
-                actual: n,
-            }),
-            _ => Ok(n),
-        });
+        let result = pump(&mut file, body, path)
+            .await
+            .and_then(|n| match size_hint {
+                Some(exp) if exp != n => Err(StorageError::SizeMismatch {
+                    expected: exp,
+                    actual: n,
+                }),
+                _ => Ok(n),
+            });
         drop(file);
         match result {
             Ok(n) => {

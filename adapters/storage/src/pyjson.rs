@@ -9,11 +9,19 @@ use serde_json::ser::Formatter;
 struct PythonFormatter;
 
 impl Formatter for PythonFormatter {
-    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
-    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
         if first { Ok(()) } else { w.write_all(b", ") }
     }
 
@@ -37,7 +45,10 @@ mod tests {
     #[test]
     fn separators_like_python() {
         let v = serde_json::json!({"chunks": [["uploads/a", 0, 5], ["uploads/b", 5, 7]]});
-        assert_eq!(super::dumps(&v), r#"{"chunks": [["uploads/a", 0, 5], ["uploads/b", 5, 7]]}"#);
+        assert_eq!(
+            super::dumps(&v),
+            r#"{"chunks": [["uploads/a", 0, 5], ["uploads/b", 5, 7]]}"#
+        );
         assert_eq!(super::dumps(&serde_json::json!({})), "{}");
     }
 }

@@ -12,6 +12,13 @@
 
 use url::Url;
 
+/// Tells whether a client address is inside AWS and in which region (Quay's `ip_resolver`, fed
+/// by AWS's published ip-ranges); CDN drivers hand same-region clients plain S3 URLs.
+pub trait ClientNetwork: Send + Sync + std::fmt::Debug {
+    /// The AWS region `ip` belongs to, or `None` outside AWS.
+    fn aws_region(&self, ip: std::net::IpAddr) -> Option<String>;
+}
+
 /// Default lifetime of a direct-download URL (`DistributedStorage.get_direct_download_url`).
 pub const DIRECT_DOWNLOAD_EXPIRY_SECS: u64 = 600;
 

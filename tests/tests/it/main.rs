@@ -1,5 +1,8 @@
 //! End-to-end tests: the real `quay` binary, real SQLite files, a real PostgreSQL.
 
 mod cli;
+mod clients;
 mod mirror;
 mod postgres;
+mod registry_auth;
+mod registry_content;

@@ -80,7 +80,8 @@ fn running(sdir: &Path) -> Option<(u32, u16)> {
     (alive && listening(port)).then_some((pid, port))
 }
 
-fn listening(port: u16) -> bool {
+/// Whether something accepts TCP connections on loopback `port`.
+pub(super) fn listening(port: u16) -> bool {
     TcpStream::connect_timeout(
         &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
         Duration::from_millis(300),

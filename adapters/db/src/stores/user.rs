@@ -21,7 +21,7 @@ pub(crate) struct DbUserStore {
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = user)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i32,
     uuid: Option<String>,
     username: String,

@@ -4,6 +4,8 @@
 mod concurrency;
 mod errors;
 mod python_db;
+mod registry_auth;
+mod registry_content;
 mod replicas;
 mod support;
 mod tls;

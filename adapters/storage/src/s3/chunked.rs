@@ -9,7 +9,8 @@ use quay_ports::storage::{BlobStorage, ByteRange, ByteStream, StorageError, Uplo
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 
-use super::{Inner, Req, ok_xml};
+use super::client::ok_xml;
+use super::{Inner, Req};
 use crate::http;
 
 /// One chunk object: `(path, offset in the upload, length)`, a JSON array as Quay's namedtuple.
@@ -104,7 +105,10 @@ pub(super) async fn complete(
     let meta = ChunkMetadata::parse(state)?;
     let final_key = inner.key(final_path);
     if inner.head(&final_key, final_path).await?.is_some() {
-        tracing::debug!(storage.path = final_path, "blob already stored; dropping the chunks");
+        tracing::debug!(
+            storage.path = final_path,
+            "blob already stored; dropping the chunks"
+        );
         return cancel(inner, state).await;
     }
     let chunks = &meta.chunks;
@@ -115,7 +119,9 @@ pub(super) async fn complete(
             .take(chunks.len().saturating_sub(1))
             .all(|c| c.2 >= inner.cfg.minimum_chunk_size);
     if chunks.is_empty() {
-        inner.put_bytes(&final_key, final_path, Bytes::new()).await?;
+        inner
+            .put_bytes(&final_key, final_path, Bytes::new())
+            .await?;
     } else if server_side && chunks.len() == 1 && chunks[0].2 <= 5 * 1024 * 1024 * 1024 {
         copy_object(inner, &inner.key(&chunks[0].0), &final_key, final_path).await?;
     } else if server_side {
@@ -132,11 +138,7 @@ pub(super) async fn complete(
 }
 
 fn copy_source(inner: &Inner, key: &str) -> String {
-    format!(
-        "/{}/{}",
-        inner.cfg.bucket,
-        super::sigv4::encode_path(key)
-    )
+    format!("/{}/{}", inner.cfg.bucket, super::sigv4::encode_path(key))
 }
 
 async fn copy_object(
@@ -145,7 +147,8 @@ async fn copy_object(
     dst_key: &str,
     path: &str,
 ) -> Result<(), StorageError> {
-    let mut req = Req::new(Method::PUT, dst_key).header("x-amz-copy-source", copy_source(inner, src_key));
+    let mut req =
+        Req::new(Method::PUT, dst_key).header("x-amz-copy-source", copy_source(inner, src_key));
     if inner.cfg.server_side_encryption {
         req = req.header("x-amz-server-side-encryption", "AES256");
     }
@@ -180,7 +183,11 @@ async fn multipart_copy(
             let resp = inner.send(req, None).await?;
             let text = ok_xml(resp, "copy", path).await?;
             let etag = http::xml_value(&text, "ETag").ok_or_else(|| {
-                StorageError::backend("copy", path, std::io::Error::other("no ETag in CopyPartResult"))
+                StorageError::backend(
+                    "copy",
+                    path,
+                    std::io::Error::other("no ETag in CopyPartResult"),
+                )
             })?;
             etags.push(etag);
         }

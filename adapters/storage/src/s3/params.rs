@@ -59,7 +59,11 @@ pub fn build_endpoint_url(hostname: &str, port: Option<u16>, is_secure: bool) ->
         format!("http://{hostname}")
     };
     if let Some(p) = port {
-        let last = url.rsplit(':').next().unwrap_or("").trim_matches([' ', '/']);
+        let last = url
+            .rsplit(':')
+            .next()
+            .unwrap_or("")
+            .trim_matches([' ', '/']);
         if !last.chars().all(|c| c.is_ascii_digit()) || last.is_empty() {
             url = format!("{url}:{p}");
         }
@@ -115,8 +119,14 @@ impl S3StorageParams {
     /// `Unsupported` without static credentials or with a non-v4 signature; `Backend` for a bad
     /// URL.
     pub fn to_config(&self) -> Result<S3Config, StorageError> {
-        if self.signature_version.as_deref().is_some_and(|v| v != "s3v4") {
-            return Err(StorageError::Unsupported("signature_version other than s3v4"));
+        if self
+            .signature_version
+            .as_deref()
+            .is_some_and(|v| v != "s3v4")
+        {
+            return Err(StorageError::Unsupported(
+                "signature_version other than s3v4",
+            ));
         }
         let (Some(ak), Some(sk)) = (&self.s3_access_key, &self.s3_secret_key) else {
             return Err(StorageError::Unsupported(
@@ -131,7 +141,11 @@ impl S3StorageParams {
             );
             (parse_url(&url, "s3_region")?, true, region.clone())
         } else if let Some(url) = &self.endpoint_url {
-            (parse_url(url, "endpoint_url")?, false, "us-east-1".to_string())
+            (
+                parse_url(url, "endpoint_url")?,
+                false,
+                "us-east-1".to_string(),
+            )
         } else if let Some(host) = &self.host {
             let url = build_endpoint_url(host, self.port, true);
             (parse_url(&url, "host")?, false, "us-east-1".to_string())
@@ -206,7 +220,10 @@ impl RadosGwStorageParams {
             endpoint: parse_url(&url, "hostname")?,
             bucket: self.bucket_name.clone(),
             storage_path: self.storage_path.clone(),
-            region: self.region_name.clone().unwrap_or_else(|| "us-east-1".into()),
+            region: self
+                .region_name
+                .clone()
+                .unwrap_or_else(|| "us-east-1".into()),
             credentials: creds(&self.access_key, self.secret_key.clone(), None),
             virtual_host: false,
             server_side_encryption: false,
@@ -323,8 +340,14 @@ mod tests {
 
     #[test]
     fn endpoint_urls_like_quay() {
-        assert_eq!(build_endpoint_url("rgw.local", Some(8080), false), "http://rgw.local:8080");
-        assert_eq!(build_endpoint_url("rgw.local", None, true), "https://rgw.local");
+        assert_eq!(
+            build_endpoint_url("rgw.local", Some(8080), false),
+            "http://rgw.local:8080"
+        );
+        assert_eq!(
+            build_endpoint_url("rgw.local", None, true),
+            "https://rgw.local"
+        );
         assert_eq!(
             build_endpoint_url("https://rgw.local:443", Some(8080), true),
             "https://rgw.local:443"
@@ -339,7 +362,10 @@ mod tests {
         }))
         .unwrap();
         let c = p.to_config().unwrap();
-        assert_eq!(c.endpoint.as_str(), "https://s3.cn-north-1.amazonaws.com.cn/");
+        assert_eq!(
+            c.endpoint.as_str(),
+            "https://s3.cn-north-1.amazonaws.com.cn/"
+        );
         assert!(c.virtual_host);
         assert_eq!(c.minimum_chunk_size, 5 * 1024 * 1024);
         assert_eq!(c.maximum_chunk_size, Some(5 * 1024 * 1024 * 1024));

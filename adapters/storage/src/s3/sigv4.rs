@@ -125,10 +125,8 @@ impl Signer {
         now: &str,
         creds: &Credentials,
     ) -> Result<String, SigningError> {
-        let mut q: Vec<(String, String)> = query
-            .iter()
-            .map(|(k, v)| (encode(k), encode(v)))
-            .collect();
+        let mut q: Vec<(String, String)> =
+            query.iter().map(|(k, v)| (encode(k), encode(v))).collect();
         q.sort();
         let canonical_query = q
             .iter()

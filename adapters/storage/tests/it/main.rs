@@ -1,5 +1,11 @@
 //! Integration tests of the storage drivers: the port's conformance suite against real servers.
 
+mod azure;
+mod distributed;
+mod fault;
+mod gcs;
 mod local;
+mod memory;
 mod s3;
 mod support;
+mod swift;

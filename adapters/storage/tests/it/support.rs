@@ -43,7 +43,10 @@ impl StorageCrypto for CliCrypto {
             MacAlgorithm::Sha256 => "-sha256",
         };
         let keyopt = format!("hexkey:{}", hex::encode(key));
-        openssl(&["dgst", md, "-mac", "HMAC", "-macopt", &keyopt, "-binary"], data)
+        openssl(
+            &["dgst", md, "-mac", "HMAC", "-macopt", &keyopt, "-binary"],
+            data,
+        )
     }
 
     fn sha256(&self, data: &[u8]) -> Result<[u8; 32], SigningError> {
@@ -77,7 +80,9 @@ pub fn unique(prefix: &str) -> String {
 
 /// GET `url` with a plain client: status and body.
 pub async fn fetch(url: &Url) -> (u16, Vec<u8>) {
-    let resp = reqwest::get(url.clone()).await.expect("fetching a signed URL");
+    let resp = reqwest::get(url.clone())
+        .await
+        .expect("fetching a signed URL");
     let status = resp.status().as_u16();
     let body = resp.bytes().await.expect("reading a signed URL").to_vec();
     (status, body)

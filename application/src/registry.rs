@@ -1,0 +1,230 @@
+//! The `/v2` content use cases: blobs, uploads, manifests, tags, catalog and referrers, on
+//! Quay's data model (`endpoints/v2/*.py` with `data/registry_model`).
+//!
+//! Every use case takes the [`Caller`] (the verified registry identity plus request facts for
+//! the audit log) and the repository path already parsed by the HTTP adapter, checks access the
+//! way Quay's `require_repo_read` / `require_repo_write` do, and returns either a result the
+//! adapter renders or a [`RegistryFailure`].
+//!
+//! Invariants:
+//! - blob bodies are streamed ([`ByteStream`]) and hashed as they are written; nothing is held
+//!   whole in memory except manifests (at most [`quay_domain::manifest::MAX_MANIFEST_BYTES`]);
+//! - nothing is recorded in the database before the bytes it describes are in storage;
+//! - the upload's whole state lives in its `blobupload` row, so any process can continue it.
+
+mod access;
+mod audit;
+mod blobs;
+mod body;
+mod catalog;
+mod manifests;
+mod tags;
+mod uploads;
+
+use std::sync::Arc;
+
+use quay_domain::manifest::{ParseOptions, SparseIndexRule};
+use quay_domain::media_type::ManifestPushPolicy;
+use quay_domain::reference::RepositoryPathRules;
+use quay_domain::registry_error::{ErrorKind, RegistryError};
+use quay_domain::upload::LayerSizeLimit;
+use quay_ports::clock::Clock;
+use quay_ports::crypto::{Digester, SecureRandom};
+use quay_ports::storage::BlobStorage;
+use quay_ports::store::{
+    AuditLog, BlobMetaStore, ManifestStore, RepositoryStore, TagStore, UploadStore, UserStore,
+};
+
+pub use crate::registry_auth::RegistryIdentity;
+pub use blobs::{BlobBody, BlobMeta};
+pub use catalog::{CatalogPage, PageTokenCipher};
+pub use manifests::{ManifestBody, PushedManifest, ReferrersBody};
+pub use quay_ports::storage::{ByteRange, ByteStream};
+pub use tags::TagPage;
+pub use uploads::{UploadOutcome, UploadStart};
+
+/// Configuration of the `/v2` content routes (Quay's keys).
+#[derive(Debug, Clone)]
+pub struct RegistrySettings {
+    /// How `/v2` paths are read.
+    pub path_rules: RepositoryPathRules,
+    /// `MAXIMUM_LAYER_SIZE`.
+    pub max_layer_size: LayerSizeLimit,
+    /// `FEATURE_GENERAL_OCI_SUPPORT`, `OCI_NAMESPACE_WHITELIST`, `V22_NAMESPACE_BLACKLIST`.
+    pub push_policy: ManifestPushPolicy,
+    /// Artifact type rules.
+    pub parse_options: ParseOptions,
+    /// `FEATURE_SPARSE_INDEX`.
+    pub sparse_index: SparseIndexRule,
+    /// `PUSH_TEMP_TAG_EXPIRATION_SEC` (default 3600).
+    pub temp_tag_expiration_s: i64,
+    /// `CREATE_PRIVATE_REPO_ON_PUSH` (default true).
+    pub create_private_repo_on_push: bool,
+    /// `FEATURE_ANONYMOUS_ACCESS`.
+    pub anonymous_access: bool,
+    /// `FEATURE_PUBLIC_CATALOG`.
+    pub public_catalog: bool,
+    /// The storage location uploads go to (`DISTRIBUTED_STORAGE_PREFERENCE[0]`).
+    pub upload_location: String,
+}
+
+impl RegistrySettings {
+    /// Quay's defaults with uploads going to `location`.
+    pub fn defaults(location: impl Into<String>) -> Self {
+        Self {
+            path_rules: RepositoryPathRules::default(),
+            max_layer_size: LayerSizeLimit::default(),
+            push_policy: ManifestPushPolicy::default(),
+            parse_options: ParseOptions::default(),
+            sparse_index: SparseIndexRule::default(),
+            temp_tag_expiration_s: 3600,
+            create_private_repo_on_push: true,
+            anonymous_access: true,
+            public_catalog: false,
+            upload_location: location.into(),
+        }
+    }
+}
+
+/// The ports the registry uses.
+#[derive(Clone)]
+pub struct RegistryPorts {
+    /// The upload location's storage.
+    pub storage: Arc<dyn BlobStorage>,
+    /// Manifests and tag moves.
+    pub manifests: Arc<dyn ManifestStore>,
+    /// Blob metadata.
+    pub blobs: Arc<dyn BlobMetaStore>,
+    /// Uploads in progress.
+    pub uploads: Arc<dyn UploadStore>,
+    /// The action log.
+    pub audit: Arc<dyn AuditLog>,
+    /// Repositories.
+    pub repositories: Arc<dyn RepositoryStore>,
+    /// Accounts (performers, namespaces).
+    pub users: Arc<dyn UserStore>,
+    /// Tags (listing).
+    pub tags: Arc<dyn TagStore>,
+    /// SHA-256 (resumable when not under FIPS).
+    pub digester: Arc<dyn Digester>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// uuid4s.
+    pub random: Arc<dyn SecureRandom>,
+    /// Catalog page tokens (Fernet under `PAGE_TOKEN_KEY`).
+    pub page_tokens: Arc<dyn PageTokenCipher>,
+}
+
+/// Who is calling, for access checks and the action log.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The verified token's identity (anonymous without a token).
+    pub identity: RegistryIdentity,
+    /// The client address.
+    pub ip: Option<String>,
+    /// `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+/// Why a `/v2` content request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryFailure {
+    /// A wire error of the table (a 401 needs the challenge, which the adapter adds).
+    #[error(transparent)]
+    Error(#[from] RegistryError),
+    /// A chunk that does not start at the upload's size: a bare 416 with Quay's headers.
+    #[error("range not satisfiable at {byte_count}")]
+    RangeNotSatisfiable {
+        /// The upload's size.
+        byte_count: u64,
+    },
+    /// An internal failure (database, storage, crypto): a 500 without details.
+    #[error("{context}")]
+    Internal {
+        /// What was being done.
+        context: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl RegistryFailure {
+    pub(crate) fn internal(
+        context: &str,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        Self::Internal {
+            context: context.to_owned(),
+            source: source.into(),
+        }
+    }
+
+    pub(crate) fn kind(kind: ErrorKind) -> Self {
+        Self::Error(RegistryError::new(kind))
+    }
+}
+
+/// The `/v2` content service.
+pub struct Registry {
+    settings: RegistrySettings,
+    ports: RegistryPorts,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    /// Builds the service.
+    pub fn new(settings: RegistrySettings, ports: RegistryPorts) -> Self {
+        Self { settings, ports }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &RegistrySettings {
+        &self.settings
+    }
+
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.ports.clock.now()
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.now().timestamp_millis()
+    }
+
+    /// A random uuid4 in its canonical text form.
+    fn uuid4(&self) -> Result<String, RegistryFailure> {
+        let mut b = [0u8; 16];
+        self.ports
+            .random
+            .fill(&mut b)
+            .map_err(|e| RegistryFailure::internal("generating a uuid", e))?;
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        Ok(format!(
+            "{}-{}-{}-{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..32]
+        ))
+    }
+
+    fn sha256(&self, data: &[u8]) -> Result<quay_domain::digest::Digest, RegistryFailure> {
+        let text = self
+            .ports
+            .digester
+            .sha256_digest(data)
+            .map_err(|e| RegistryFailure::internal("hashing", e))?;
+        quay_domain::digest::Digest::parse(&text)
+            .map_err(|e| RegistryFailure::internal("hashing", e))
+    }
+}

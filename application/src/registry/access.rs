@@ -1,0 +1,139 @@
+//! Access to a repository, as Quay's `require_repo_read` / `require_repo_write` decide it, and
+//! repository creation on push.
+//!
+//! Rules:
+//! - read: the token grants `pull` on the repository, or the repository is public and anonymous
+//!   access is on; otherwise `UNAUTHORIZED` 401 (checked before existence, so a caller without a
+//!   grant cannot probe names);
+//! - write: the token grants `push`; otherwise 401;
+//! - a granted repository that does not exist is `NAME_UNKNOWN` 404 for reads; for writes it is
+//!   created, because Quay's token endpoint creates it when it grants `push` on a missing
+//!   repository (`CREATE_PRIVATE_REPO_ON_PUSH` picks the visibility; the creating account gets
+//!   `admin` unless it is an organization);
+//! - repositories marked for deletion are unknown; non-image repositories are `UNSUPPORTED` 405.
+
+use quay_domain::reference::RepositoryPath;
+use quay_domain::registry_error::{ErrorKind, RegistryError};
+use quay_domain::repository::{Repository, RepositoryKind, RepositoryState, Visibility};
+use quay_domain::user::{Account, AccountKind};
+use quay_ports::store::NewRepository;
+
+use super::{Caller, Registry, RegistryFailure};
+
+/// What the caller needs on the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Need {
+    Pull,
+    Push,
+}
+
+impl Registry {
+    /// Checks access and returns the repository (creating it for a push when missing).
+    pub(crate) async fn repository_for(
+        &self,
+        caller: &Caller,
+        path: &RepositoryPath,
+        need: Need,
+    ) -> Result<Repository, RegistryFailure> {
+        let full = path.full_name();
+        let granted = match need {
+            Need::Pull => caller.identity.can(&full, "pull"),
+            Need::Push => caller.identity.can(&full, "push"),
+        };
+        let found = self
+            .ports
+            .repositories
+            .find_repository(&path.namespace, &path.repository)
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up a repository", e))?
+            .filter(|r| r.state != RepositoryState::MarkedForDeletion);
+        if !granted {
+            let public_read = need == Need::Pull
+                && self.settings.anonymous_access
+                && found
+                    .as_ref()
+                    .is_some_and(|r| r.visibility == Visibility::Public);
+            if !public_read {
+                return Err(RegistryFailure::kind(ErrorKind::Unauthorized));
+            }
+        }
+        let repo = match (found, need) {
+            (Some(r), _) => r,
+            (None, Need::Pull) => {
+                return Err(RegistryError::new(ErrorKind::NameUnknown)
+                    .with_detail_message("repository not found")
+                    .into());
+            }
+            (None, Need::Push) => self.create_on_push(caller, path).await?,
+        };
+        if repo.kind != RepositoryKind::Image {
+            return Err(RegistryError::new(ErrorKind::Unsupported)
+                .with_detail(serde_json::Value::String(
+                    "Cannot access non-image repository".into(),
+                ))
+                .into());
+        }
+        Ok(repo)
+    }
+
+    /// The account behind the caller's token, if any.
+    pub(crate) async fn performer(
+        &self,
+        caller: &Caller,
+    ) -> Result<Option<Account>, RegistryFailure> {
+        let Some(subject) = caller.identity.subject.as_deref() else {
+            return Ok(None);
+        };
+        self.ports
+            .users
+            .find_by_username(subject)
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up the performer", e))
+    }
+
+    async fn create_on_push(
+        &self,
+        caller: &Caller,
+        path: &RepositoryPath,
+    ) -> Result<Repository, RegistryFailure> {
+        let namespace = self
+            .ports
+            .users
+            .find_namespace(&path.namespace)
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up a namespace", e))?
+            .ok_or_else(|| {
+                RegistryFailure::Error(
+                    RegistryError::new(ErrorKind::NameUnknown)
+                        .with_detail_message("repository not found"),
+                )
+            })?;
+        let performer = self.performer(caller).await?;
+        let admin = performer
+            .as_ref()
+            .filter(|a| a.kind != AccountKind::Organization)
+            .map(|a| a.id);
+        let visibility = if self.settings.create_private_repo_on_push {
+            "private"
+        } else {
+            "public"
+        };
+        let new = NewRepository {
+            namespace_id: namespace.id,
+            namespace: path.namespace.clone(),
+            name: path.repository.clone(),
+            visibility: visibility.to_owned(),
+            admin,
+            badge_token: self.uuid4()?,
+            now: self.now(),
+        };
+        let repo = self
+            .ports
+            .manifests
+            .create_repository(&new)
+            .await
+            .map_err(|e| RegistryFailure::internal("creating a repository", e))?;
+        tracing::info!(repo.name = %path, "created repository on push");
+        Ok(repo)
+    }
+}

@@ -1,0 +1,173 @@
+//! Composition of the `/v2` content routes: the upload location's storage driver, the registry
+//! stores, the digester (Python-compatible resumable SHA-256, or OpenSSL's under FIPS, which
+//! then re-hashes finished uploads from storage) and Quay's registry settings.
+
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use quay_adapter_db::Stores;
+use quay_application::registry::{PageTokenCipher, Registry, RegistryPorts, RegistrySettings};
+use quay_domain::manifest::SparseIndexRule;
+use quay_domain::media_type::ManifestPushPolicy;
+use quay_domain::name::{NamespaceName, RepositoryNameRules};
+use quay_domain::reference::RepositoryPathRules;
+use quay_domain::upload::{LayerSizeLimit, parse_quay_size};
+use quay_ports::crypto::Digester;
+use quay_ports::storage::BlobStorage;
+
+use crate::clock::SystemClock;
+use crate::config::{QuayConfig, StorageDriver};
+
+/// The location uploads go to: `DISTRIBUTED_STORAGE_PREFERENCE[0]`, else the first location.
+fn upload_location(config: &QuayConfig) -> Option<(String, &StorageDriver)> {
+    let storage = &config.storage;
+    let name = storage
+        .preference
+        .first()
+        .or_else(|| storage.locations.keys().next())?;
+    storage.locations.get(name).map(|d| (name.clone(), d))
+}
+
+fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
+    let get = |key: &str| config.effective.get(key);
+    let strings = |key: &str| -> Vec<String> {
+        get(key)
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let max_layer_size = match get("MAXIMUM_LAYER_SIZE") {
+        Some(serde_json::Value::String(s)) => LayerSizeLimit(
+            parse_quay_size(s).map_err(|e| anyhow::anyhow!("MAXIMUM_LAYER_SIZE: {e}"))?,
+        ),
+        Some(serde_json::Value::Number(n)) => LayerSizeLimit(n.as_u64().unwrap_or(u64::MAX)),
+        _ => LayerSizeLimit::default(),
+    };
+    let library_namespace = NamespaceName::parse(&config.library_namespace)
+        .map_err(|e| anyhow::anyhow!("LIBRARY_NAMESPACE: {e}"))?;
+    let features = &config.features;
+    let mut s = RegistrySettings::defaults(location);
+    s.path_rules = RepositoryPathRules {
+        library_namespace,
+        library_support: features.library_support,
+        names: if features.extended_repository_names {
+            RepositoryNameRules::Extended
+        } else {
+            RepositoryNameRules::Standard
+        },
+    };
+    s.max_layer_size = max_layer_size;
+    s.push_policy = ManifestPushPolicy {
+        general_oci_support: features.general_oci_support,
+        oci_namespace_whitelist: strings("OCI_NAMESPACE_WHITELIST"),
+        v22_namespace_blacklist: strings("V22_NAMESPACE_BLACKLIST"),
+    };
+    s.sparse_index = if features.sparse_index {
+        SparseIndexRule::AllOptional
+    } else {
+        SparseIndexRule::Disabled
+    };
+    if let Some(v) = get("PUSH_TEMP_TAG_EXPIRATION_SEC").and_then(serde_json::Value::as_i64) {
+        s.temp_tag_expiration_s = v;
+    }
+    if let Some(v) = get("CREATE_PRIVATE_REPO_ON_PUSH").and_then(serde_json::Value::as_bool) {
+        s.create_private_repo_on_push = v;
+    }
+    s.anonymous_access = features.anonymous_access;
+    s.public_catalog = features.public_catalog;
+    Ok(s)
+}
+
+fn digester() -> Arc<dyn Digester> {
+    match quay_fips::upload_state::PortableSha256Digester::new(
+        quay_fips::upload_state::ByteOrder::native(),
+    ) {
+        Ok(d) => Arc::new(d),
+        Err(_) => {
+            tracing::info!(
+                "FIPS: upload hashes are not resumable, finished uploads are re-hashed from storage"
+            );
+            Arc::new(quay_fips::OpenSslDigester)
+        }
+    }
+}
+
+/// Quay's built-in `PAGE_TOKEN_KEY` (`config.py`), used when the configuration has none.
+const DEFAULT_PAGE_TOKEN_KEY: &str = "0OYrc16oBuksR8T3JGB-xxYSlZ2-7I_zzqrLzggBJ58=";
+
+/// Catalog page tokens: Fernet under `PAGE_TOKEN_KEY`, two days of validity.
+struct FernetPageTokens(quay_fips::fernet::Fernet);
+
+impl PageTokenCipher for FernetPageTokens {
+    fn encrypt(&self, plaintext: &str, now: i64) -> Option<String> {
+        self.0.encrypt(plaintext.as_bytes(), now).ok()
+    }
+
+    fn decrypt(&self, token: &str, now: i64) -> Option<String> {
+        let bytes = self
+            .0
+            .decrypt(token, now, quay_fips::fernet::PAGE_TOKEN_TTL_S)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    }
+}
+
+fn page_tokens(config: &QuayConfig) -> Result<FernetPageTokens> {
+    use secrecy::ExposeSecret as _;
+    let key = config
+        .page_token_key
+        .as_ref()
+        .map_or(DEFAULT_PAGE_TOKEN_KEY, |k| k.expose_secret());
+    let fernet = quay_fips::fernet::Fernet::new(key)
+        .map_err(|e| anyhow::anyhow!("PAGE_TOKEN_KEY cannot key Fernet: {e}"))?;
+    Ok(FernetPageTokens(fernet))
+}
+
+/// Builds the registry service, or `None` (with a warning) when the upload location uses a
+/// driver this build does not wire yet.
+///
+/// # Errors
+/// Invalid registry settings (`MAXIMUM_LAYER_SIZE`, `LIBRARY_NAMESPACE`), or no storage
+/// location configured.
+pub async fn registry(config: &QuayConfig, stores: &Stores) -> Result<Option<Arc<Registry>>> {
+    let Some((location, driver)) = upload_location(config) else {
+        bail!("no storage location is configured: set DISTRIBUTED_STORAGE_CONFIG");
+    };
+    let storage: Arc<dyn BlobStorage> = match driver {
+        StorageDriver::Local(local) => Arc::new(quay_adapter_storage::LocalStorage::new(
+            &quay_adapter_storage::LocalStorageParams {
+                storage_path: local.storage_path.clone(),
+            },
+        )),
+        _ => {
+            tracing::warn!(storage.location = %location, "the /v2 content routes support only LocalStorage in this build; they are not served");
+            return Ok(None);
+        }
+    };
+    let names: Vec<String> = config.storage.locations.keys().cloned().collect();
+    if let Err(e) = stores.blobs.ensure_locations(&names).await {
+        tracing::warn!(error = %e, "could not register the storage locations in imagestoragelocation");
+    }
+    let ports = RegistryPorts {
+        storage,
+        manifests: stores.manifests.clone(),
+        blobs: stores.blobs.clone(),
+        uploads: stores.uploads.clone(),
+        audit: stores.audit.clone(),
+        repositories: stores.repositories.clone(),
+        users: stores.users.clone(),
+        tags: stores.tags.clone(),
+        digester: digester(),
+        clock: Arc::new(SystemClock),
+        random: Arc::new(quay_fips::OpenSslRandom),
+        page_tokens: Arc::new(page_tokens(config)?),
+    };
+    Ok(Some(Arc::new(Registry::new(
+        settings(config, location)?,
+        ports,
+    ))))
+}

@@ -1,0 +1,245 @@
+//! The manifest store: Quay's `manifest`, `manifestblob`, `manifestchild` and `tag` tables as the
+//! registry writes them, plus repository creation on push.
+//!
+//! Invariants (Quay's `data/model/oci/{manifest,tag}.py`):
+//! - a manifest row holds its bytes; `(repository, digest)` is unique, so a second push of the
+//!   same manifest reuses the row;
+//! - tags are append-only lifetime rows: a retarget closes the live row (`lifetime_end_ms = now`)
+//!   and inserts a new one; a delete only closes it;
+//! - a manifest pushed by digest gets a hidden `$temp-<uuid>` tag so GC keeps it
+//!   (`PUSH_TEMP_TAG_EXPIRATION_SEC`; no expiry when it has a subject), unless a tag already keeps
+//!   it alive that long;
+//! - each push is one transaction ([`ManifestStore::commit_manifest_push`]); on PostgreSQL a tag
+//!   move takes Quay's advisory lock, so concurrent pushes of one tag serialise.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use quay_domain::name::{NamespaceName, RepositoryName};
+use quay_domain::repository::{Repository, RepositoryId};
+use quay_domain::user::UserId;
+
+use super::BackendError;
+use super::audit::AuditEntry;
+
+/// Errors of [`ManifestStore`].
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestStoreError {
+    /// A blob the manifest references is not visible in the repository.
+    #[error("unknown blob {0}")]
+    UnknownBlob(String),
+    /// A child manifest of a list is not in the repository.
+    #[error("unknown child manifest {0}")]
+    UnknownChild(String),
+    /// The media type is not in `mediatype`, or another lookup row is missing.
+    #[error("missing lookup row {0}")]
+    MissingLookup(String),
+    /// A concurrent change made the write impossible; retrying may succeed.
+    #[error("concurrent change")]
+    Conflict,
+    /// The database failed.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// A stored manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredManifest {
+    /// `manifest.id`.
+    pub id: i64,
+    /// `digest`.
+    pub digest: String,
+    /// The media type name.
+    pub media_type: String,
+    /// `manifest_bytes`.
+    pub bytes: String,
+    /// `artifact_type`.
+    pub artifact_type: Option<String>,
+    /// `config_media_type`.
+    pub config_media_type: Option<String>,
+}
+
+/// A tag to point at the pushed manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagMove {
+    /// Tag name.
+    pub name: String,
+    /// `lifetime_start_ms` of the new row and `lifetime_end_ms` of the closed one.
+    pub now_ms: i64,
+    /// Quay's advisory lock id for `retarget_tag:<repo id>` (PostgreSQL only).
+    pub lock_id: i64,
+}
+
+/// A hidden temporary tag for a manifest pushed by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TempTag {
+    /// `$temp-<uuid4>`.
+    pub name: String,
+    /// `lifetime_start_ms`.
+    pub now_ms: i64,
+    /// `lifetime_end_ms`; `None` for manifests with a subject.
+    pub end_ms: Option<i64>,
+}
+
+/// A label of a new manifest (`label` + `manifestlabel`, source type `manifest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestLabel {
+    /// `label.uuid` (a uuid4).
+    pub uuid: String,
+    /// The key.
+    pub key: String,
+    /// The value.
+    pub value: String,
+    /// `application/json` or `text/plain` (looked up in `mediatype` by name).
+    pub media_type: String,
+}
+
+/// Everything one manifest push writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestPush {
+    /// The repository.
+    pub repository: RepositoryId,
+    /// The manifest digest.
+    pub digest: String,
+    /// Its media type name.
+    pub media_type: String,
+    /// The bytes as pushed.
+    pub bytes: String,
+    /// `config_media_type`.
+    pub config_media_type: Option<String>,
+    /// `layers_compressed_size`.
+    pub layers_compressed_size: Option<i64>,
+    /// `subject` digest.
+    pub subject: Option<String>,
+    /// `artifact_type`.
+    pub artifact_type: Option<String>,
+    /// Blobs to link (`manifestblob`); each must be visible in the repository at `now`.
+    pub blob_digests: Vec<String>,
+    /// Child manifests (`manifestchild`); each must exist in the repository unless listed in
+    /// `optional_children` (sparse index).
+    pub child_digests: Vec<String>,
+    /// Children that may be missing.
+    pub optional_children: Vec<String>,
+    /// Labels of the manifest (written only when the manifest row is new).
+    pub labels: Vec<ManifestLabel>,
+    /// The time of the push (blob visibility).
+    pub now: DateTime<Utc>,
+    /// The tag to move, for pushes by tag.
+    pub tag: Option<TagMove>,
+    /// The temporary tag, for pushes by digest.
+    pub temp_tag: Option<TempTag>,
+    /// The `push_repo` entry, written in the same transaction.
+    pub audit: Option<AuditEntry>,
+}
+
+/// A repository to create on push (Quay's `create_repository`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRepository {
+    /// Owning namespace id.
+    pub namespace_id: UserId,
+    /// Namespace name.
+    pub namespace: NamespaceName,
+    /// Repository name.
+    pub name: RepositoryName,
+    /// `private` or `public`.
+    pub visibility: String,
+    /// The creating user, given the `admin` permission (not for organizations).
+    pub admin: Option<UserId>,
+    /// `badge_token` (a uuid4).
+    pub badge_token: String,
+    /// Now, for `repositoryactioncount.date` (yesterday's date is written, as Quay does).
+    pub now: DateTime<Utc>,
+}
+
+/// Manifests and the tags pointing at them.
+#[async_trait]
+pub trait ManifestStore: Send + Sync {
+    /// The manifest with `digest` in `repository` (hidden or not).
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn find_manifest(
+        &self,
+        repository: RepositoryId,
+        digest: &str,
+    ) -> Result<Option<StoredManifest>, ManifestStoreError>;
+
+    /// The manifest the live, visible tag `name` points at.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn find_tagged_manifest(
+        &self,
+        repository: RepositoryId,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<Option<StoredManifest>, ManifestStoreError>;
+
+    /// Writes a push in one transaction; returns the manifest id (new or reused).
+    ///
+    /// # Errors
+    /// `UnknownBlob`, `UnknownChild`, `MissingLookup`, `Conflict`, `Backend`.
+    async fn commit_manifest_push(&self, push: &ManifestPush) -> Result<i64, ManifestStoreError>;
+
+    /// Closes the live tag `name` (`lifetime_end_ms = now_ms`) and writes `audit` (with the
+    /// manifest digest filled by the caller). Returns the digest the tag pointed at, or `None`
+    /// when there was no live tag.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn delete_tag(
+        &self,
+        repository: RepositoryId,
+        name: &str,
+        now_ms: i64,
+    ) -> Result<Option<String>, ManifestStoreError>;
+
+    /// Closes every live visible tag pointing at `digest`; returns their names (empty when the
+    /// manifest exists but is untagged, `None` when it does not exist).
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn delete_manifest_tags(
+        &self,
+        repository: RepositoryId,
+        digest: &str,
+        now_ms: i64,
+    ) -> Result<Option<Vec<String>>, ManifestStoreError>;
+
+    /// Manifests whose `subject` is `digest` and which a live tag (hidden or not) keeps.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn list_referrers(
+        &self,
+        repository: RepositoryId,
+        digest: &str,
+        now_ms: i64,
+    ) -> Result<Vec<StoredManifest>, ManifestStoreError>;
+
+    /// Creates a repository with Quay's side rows (`repositoryactioncount`,
+    /// `repositorysearchscore`, admin `repositorypermission`); returns the existing one when it
+    /// was created concurrently.
+    ///
+    /// # Errors
+    /// `MissingLookup` when `visibility`, `image` kind or `admin` role rows are missing;
+    /// `Backend`.
+    async fn create_repository(
+        &self,
+        repository: &NewRepository,
+    ) -> Result<Repository, ManifestStoreError>;
+
+    /// One page of the `/v2/_catalog` (Quay's `get_visible_repositories`): image repositories
+    /// not marked for deletion, with `id >= start_id`, that `account` holds a permission on
+    /// (directly or through a team), or whose organization it administers, plus public ones
+    /// when `include_public`; by id, at most `limit`. Returns `(id, "namespace/name")`.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn catalog_page(
+        &self,
+        account: Option<UserId>,
+        include_public: bool,
+        start_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(i64, String)>, ManifestStoreError>;
+}

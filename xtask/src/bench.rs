@@ -1,0 +1,163 @@
+//! `cargo xtask bench`: speed and memory of `quay` against Debian's `docker-registry` (the CNCF
+//! distribution registry, 2.8) in the same run, on loopback, both with auth on. Figures, not
+//! assertions: the report prints each ratio beside the target of issue 3 and is written to
+//! `target/bench/report.md`.
+//!
+//! - `cargo xtask bench`: installs the tools (`clients::ensure`), builds `quay` in release,
+//!   generates the blobs once (`target/bench/data/`), then measures distribution and quay one
+//!   after the other on fresh data directories (the idle one is stopped, so each has both
+//!   cores). Figures: monolithic and chunked push, pull throughput, time to first byte and
+//!   server CPU per GB, manifest GETs/s at 16 and 64 connections (`wrk`), manifest PUT p50/p90,
+//!   and peak RSS while a 1 GiB blob is pushed beside 16 pulling clients.
+//! - `cargo xtask bench clients`: the real-client scenarios of `tests/tests/it/clients.rs`
+//!   against distribution, a smoke check of the test harness itself (not of quay), kept out of
+//!   the default test suite.
+
+mod data;
+mod http;
+mod load;
+mod measure;
+mod report;
+mod servers;
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use measure::Figures;
+
+/// Entry point of `cargo xtask bench`.
+pub fn run(args: &[String]) -> Result<()> {
+    match args.first().map(String::as_str) {
+        None => full(),
+        Some("clients") => peer_clients(),
+        Some(other) => bail!("unknown `bench {other}`: usage: cargo xtask bench [clients]"),
+    }
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(crate::services::root());
+    cmd
+}
+
+fn peer_clients() -> Result<()> {
+    crate::clients::ensure()?;
+    let status = cargo()
+        .args(["test", "-p", "quay-e2e", "--test", "it", "--locked"])
+        .args([
+            "clients::peer_distribution_smoke",
+            "--",
+            "--ignored",
+            "--exact",
+        ])
+        .status()
+        .context("running cargo test")?;
+    if !status.success() {
+        bail!("the client scenarios failed against distribution");
+    }
+    Ok(())
+}
+
+fn build_release() -> Result<std::path::PathBuf> {
+    eprintln!("bench: cargo build --release -p quay");
+    let status = cargo()
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "quay",
+            "--bin",
+            "quay",
+        ])
+        .status()
+        .context("running cargo build --release")?;
+    if !status.success() {
+        bail!("cargo build --release -p quay failed");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::services::root().join("target"));
+    Ok(target.join("release").join("quay"))
+}
+
+fn measure_one(
+    rt: &tokio::runtime::Runtime,
+    start: impl FnOnce() -> Result<servers::Running>,
+    blobs: &data::Blobs,
+    name: &'static str,
+    notes: &mut Vec<String>,
+) -> Figures {
+    let result = start().and_then(|server| {
+        let figures = rt.block_on(measure::run(&server, blobs));
+        drop(server);
+        figures
+    });
+    result.unwrap_or_else(|e| {
+        eprintln!("bench: {name} could not be measured: {e:#}");
+        notes.push(format!("{name} could not be measured: {e:#}"));
+        Figures::failed(name, "n/a")
+    })
+}
+
+fn full() -> Result<()> {
+    let started = Instant::now();
+    crate::clients::ensure()?;
+    let bin = build_release()?;
+    let measured = Instant::now();
+    let dir = crate::services::root().join("target").join("bench");
+    let blobs = data::prepare(&dir.join("data"))?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut notes = Vec::new();
+    let peer = measure_one(
+        &rt,
+        || servers::distribution(&dir.join("distribution")),
+        &blobs,
+        "distribution",
+        &mut notes,
+    );
+    let quay = measure_one(
+        &rt,
+        || servers::quay(&bin, &dir.join("quay")),
+        &blobs,
+        "quay",
+        &mut notes,
+    );
+    notes.push(format!(
+        "machine: {} cores; client and server share them; loopback HTTP/1.1; one server runs at a time",
+        std::thread::available_parallelism().map_or(0, usize::from)
+    ));
+    notes.push(format!(
+        "quay: release build, mirror preset (SQLite, local storage), RUST_LOG=warn; \
+         distribution {}: filesystem storage, log level warn, access log off",
+        peer_version()
+    ));
+    notes.push(format!(
+        "measured in {:.0} s (plus {:.0} s of tool install and release build)",
+        measured.elapsed().as_secs_f64(),
+        (measured - started).as_secs_f64()
+    ));
+    let text = report::render(&quay, &peer, &notes);
+    println!("{text}");
+    write_report(&dir, &text)
+}
+
+fn peer_version() -> String {
+    Command::new("docker-registry")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+fn write_report(dir: &Path, text: &str) -> Result<()> {
+    let path = dir.join("report.md");
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    eprintln!("bench: report written to {}", path.display());
+    Ok(())
+}
