@@ -14,6 +14,7 @@ pub mod registry;
 pub mod registry_content;
 pub mod secrets;
 pub mod serve;
+pub mod storage;
 
 use anyhow::Result;
 

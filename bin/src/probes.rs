@@ -95,65 +95,6 @@ impl HealthProbe for Unsupported {
     }
 }
 
-/// `storage` for a local-disk location: the directory exists and a file can be written and
-/// removed in it (Quay validates an engine by writing to it).
-pub struct LocalStorageWritable(pub PathBuf);
-
-#[async_trait]
-impl HealthProbe for LocalStorageWritable {
-    fn name(&self) -> &'static str {
-        "storage"
-    }
-
-    async fn check(&self) -> ProbeStatus {
-        let probe = self.0.join(".quay-health-probe");
-        let result = tokio::fs::write(&probe, b"ok").await;
-        let _ = tokio::fs::remove_file(&probe).await;
-        match result {
-            Ok(()) => ProbeStatus::ok(),
-            Err(e) => ProbeStatus::failed(format!(
-                "cannot write to local storage {}: {e}",
-                self.0.display()
-            )),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn disk_space_thresholds() {
-        let dir = tempfile::tempdir().unwrap();
-        let ok = DiskSpace {
-            paths: vec![dir.path().into()],
-            threshold: 0.0,
-        };
-        assert!(ok.check().await.healthy);
-        let impossible = DiskSpace {
-            paths: vec![dir.path().into()],
-            threshold: 1.01,
-        };
-        let status = impossible.check().await;
-        assert!(!status.healthy);
-        assert!(status.message.unwrap().contains("below threshold"));
-    }
-
-    #[tokio::test]
-    async fn local_storage_probe_fails_on_missing_dir() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(
-            LocalStorageWritable(dir.path().into())
-                .check()
-                .await
-                .healthy
-        );
-        let missing = LocalStorageWritable(dir.path().join("nope"));
-        assert!(!missing.check().await.healthy);
-    }
-}
-
 /// `database`: the primary answers a query within five seconds.
 pub struct DatabaseReachable(pub quay_adapter_db::Database);
 
@@ -218,28 +159,97 @@ pub fn redis(config: &crate::config::QuayConfig) -> std::sync::Arc<dyn HealthPro
     }
 }
 
-/// The `storage` probe for the preferred storage location.
-pub fn storage(config: &crate::config::QuayConfig) -> std::sync::Arc<dyn HealthProbe> {
-    let storage = &config.storage;
-    let preferred = storage
+/// `storage`: the preferred location accepts a small object, returns it and deletes it (Quay
+/// validates an engine by writing `_verify` to it). Read-only registries skip the check.
+pub struct StorageRoundTrip {
+    /// The location's name, for the message.
+    pub location: String,
+    /// Its driver.
+    pub storage: std::sync::Arc<dyn quay_ports::storage::BlobStorage>,
+    /// `REGISTRY_STATE: readonly`.
+    pub readonly: bool,
+}
+
+#[async_trait]
+impl HealthProbe for StorageRoundTrip {
+    fn name(&self) -> &'static str {
+        "storage"
+    }
+
+    async fn check(&self) -> ProbeStatus {
+        if self.readonly {
+            return ProbeStatus::ok_with("storage check disabled for readonly mode");
+        }
+        let path = "_verify";
+        let body = quay_ports::storage::stream::once(bytes_of("testing 123"));
+        let work = async {
+            self.storage.put(path, body, Some(11)).await?;
+            let back = self.storage.get_bytes(path, 64).await?;
+            self.storage.delete(path).await?;
+            Ok::<_, quay_ports::storage::StorageError>(back)
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), work).await {
+            Ok(Ok(back)) if back.as_ref() == b"testing 123" => ProbeStatus::ok(),
+            Ok(Ok(_)) => ProbeStatus::failed(format!(
+                "storage {} returned other bytes than written",
+                self.location
+            )),
+            Ok(Err(e)) => ProbeStatus::failed(format!("storage {} failed: {e}", self.location)),
+            Err(_) => ProbeStatus::failed(format!(
+                "storage {} did not answer within 10 s",
+                self.location
+            )),
+        }
+    }
+}
+
+fn bytes_of(s: &'static str) -> &'static [u8] {
+    s.as_bytes()
+}
+
+/// The `storage` probe for the preferred (upload) location.
+pub fn storage(
+    config: &crate::config::QuayConfig,
+    storage: &quay_adapter_storage::DistributedStorage,
+) -> std::sync::Arc<dyn HealthProbe> {
+    let readonly = config.registry_state == crate::config::RegistryState::Readonly;
+    let preferred = config
+        .storage
         .preference
         .first()
-        .or_else(|| storage.locations.keys().next())
-        .and_then(|name| storage.locations.get(name).map(|d| (name, d)));
-    match preferred {
-        Some((_, crate::config::StorageDriver::Local(local))) => {
-            std::sync::Arc::new(LocalStorageWritable(local.storage_path.clone()))
-        }
-        Some((name, driver)) => std::sync::Arc::new(Unsupported(
-            "storage",
-            format!(
-                "storage location {name} uses {}, which this build of quay-rs does not implement yet",
-                driver.name()
-            ),
-        )),
+        .cloned()
+        .or_else(|| storage.location_names().first().map(|s| (*s).to_owned()));
+    match preferred.and_then(|name| storage.location(&name).map(|s| (name, s.clone()))) {
+        Some((location, storage)) => std::sync::Arc::new(StorageRoundTrip {
+            location,
+            storage,
+            readonly,
+        }),
         None => std::sync::Arc::new(Unsupported(
             "storage",
             "no storage location is configured".to_owned(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn disk_space_thresholds() {
+        let dir = tempfile::tempdir().unwrap();
+        let ok = DiskSpace {
+            paths: vec![dir.path().into()],
+            threshold: 0.0,
+        };
+        assert!(ok.check().await.healthy);
+        let impossible = DiskSpace {
+            paths: vec![dir.path().into()],
+            threshold: 1.01,
+        };
+        let status = impossible.check().await;
+        assert!(!status.healthy);
+        assert!(status.message.unwrap().contains("below threshold"));
     }
 }

@@ -19,6 +19,7 @@ pub mod random;
 pub mod schema1;
 pub mod secret_key;
 pub mod smtp;
+pub mod storage_signing;
 pub mod tarsum;
 pub mod tls;
 pub mod upload_state;

@@ -148,18 +148,15 @@ async fn mirror_tls_auto_generates_a_certificate_for_the_host() {
         .wait_for("/health/instance", 200, Duration::from_secs(20))
         .await
         .unwrap();
-    let pems: Vec<_> = walk(&data)
-        .into_iter()
-        .filter(|p| {
-            p.extension()
-                .is_some_and(|e| e == "cert" || e == "crt" || e == "pem")
-        })
-        .collect();
-    assert!(
-        !pems.is_empty(),
-        "no certificate written under {}",
-        data.display()
+    // Quay's file names, ssl.cert / ssl.key, under the data directory's tls/.
+    let pems = vec![data.join("tls/ssl.cert")];
+    assert!(pems[0].is_file(), "no certificate at {}", pems[0].display());
+    let key_mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("tls/ssl.key"))
+            .unwrap()
+            .permissions(),
     );
+    assert_eq!(key_mode & 0o777, 0o600, "the private key must be private");
     let text = Command::new("openssl")
         .args(["x509", "-noout", "-text", "-in"])
         .arg(&pems[0])
@@ -185,19 +182,6 @@ async fn mirror_tls_auto_generates_a_certificate_for_the_host() {
         before == std::fs::read(&pems[0]).unwrap(),
         "the certificate must be reused"
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 #[tokio::test]
