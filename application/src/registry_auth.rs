@@ -20,6 +20,14 @@
 //! }
 //! ```
 //!
+//! Differences from Quay the content endpoints must cover:
+//! - a `push` grant on a repository that does not exist means "may create it": Quay creates the
+//!   repository (private unless `CREATE_PRIVATE_REPO_ON_PUSH` is false) and, with
+//!   `CREATE_NAMESPACE_ON_PUSH`, the organization while issuing the token; here the first push
+//!   creates them;
+//! - tests of other crates get in-memory ports and the captures' accounts from `fakes`
+//!   (feature `fakes`): `fakes::MemoryDirectory::capture_world()`.
+//!
 //! Invariants:
 //! - tokens are verified with every approved, unexpired key of the `servicekey` table for
 //!   `INSTANCE_SERVICE_KEY_SERVICE` (so Python Quay's tokens verify here and ours there); the
@@ -41,6 +49,7 @@ pub mod keyring;
 mod malformed;
 #[cfg(test)]
 mod tests;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -95,8 +104,13 @@ pub struct RegistryAuthSettings {
     pub extended_repository_names: bool,
     /// `FEATURE_APP_SPECIFIC_TOKENS`.
     pub app_specific_tokens: bool,
-    /// `SUPER_USERS`.
+    /// `SUPER_USERS` (only with `FEATURE_SUPER_USERS`; empty otherwise).
     pub super_users: Vec<String>,
+    /// `FEATURE_RESTRICTED_USERS`: restricted users cannot create repositories in their own
+    /// namespace, nor organizations on push.
+    pub restricted_users: bool,
+    /// `RESTRICTED_USERS_WHITELIST`: users exempt from the restriction; `None` restricts all.
+    pub restricted_users_whitelist: Option<Vec<String>>,
     /// `GLOBAL_READONLY_SUPER_USERS`.
     pub global_readonly_super_users: Vec<String>,
     /// `CREATE_NAMESPACE_ON_PUSH`.
@@ -130,6 +144,8 @@ impl RegistryAuthSettings {
             extended_repository_names: true,
             app_specific_tokens: true,
             super_users: Vec::new(),
+            restricted_users: false,
+            restricted_users_whitelist: None,
             global_readonly_super_users: Vec::new(),
             create_namespace_on_push: false,
             robots_disallow: false,
@@ -301,6 +317,18 @@ impl RegistryAuth {
         ) {
             (Some(below), Some(version)) => version >= below,
             _ => true,
+        }
+    }
+
+    /// Quay's `is_restricted_user` (robots count as their owner).
+    pub fn is_restricted_user(&self, username: &str) -> bool {
+        if !self.settings.restricted_users {
+            return false;
+        }
+        let owner = username.split('+').next().unwrap_or_default();
+        match &self.settings.restricted_users_whitelist {
+            Some(allowed) => !allowed.iter().any(|u| u == owner),
+            None => true,
         }
     }
 

@@ -263,7 +263,21 @@ fn settings(config: &QuayConfig) -> RegistryAuthSettings {
         superusers_full_access: features.superusers_full_access,
         extended_repository_names: features.extended_repository_names,
         app_specific_tokens: features.app_specific_tokens,
-        super_users: config.super_users.clone(),
+        super_users: if features.super_users {
+            config.super_users.clone()
+        } else {
+            Vec::new()
+        },
+        restricted_users: features.restricted_users,
+        restricted_users_whitelist: config
+            .effective
+            .get("RESTRICTED_USERS_WHITELIST")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            }),
         global_readonly_super_users: config.global_readonly_super_users.clone(),
         create_namespace_on_push: config.create_namespace_on_push,
         robots_disallow: config

@@ -38,10 +38,11 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     )
     .await?;
 
+    let storage = crate::storage::build(&config)?;
     let tls = tls_files(args.tls.as_ref(), &config)?;
     let listen = args.listen.unwrap_or_else(|| default_listen(tls.is_some()));
     let services = quay_adapter_http::AppServices {
-        health: health(&config, &db, &args.source.data_dir),
+        health: health(&config, &db, &storage, &args.source.data_dir),
         registry_auth: Some(
             crate::registry::registry_auth(&config, &stores, &args.source.data_dir).await?,
         ),
@@ -183,7 +184,12 @@ pub(crate) fn write_private(path: &Path, data: &[u8]) -> Result<()> {
     Ok(())
 }
 
-fn health(config: &QuayConfig, db: &quay_adapter_db::Database, data_dir: &Path) -> HealthService {
+fn health(
+    config: &QuayConfig,
+    db: &quay_adapter_db::Database,
+    storage: &quay_adapter_storage::DistributedStorage,
+    data_dir: &Path,
+) -> HealthService {
     let database: Arc<dyn HealthProbe> = Arc::new(probes::DatabaseReachable(db.clone()));
     let auth: Arc<dyn HealthProbe> = probes::auth(config, db);
     let disk: Arc<dyn HealthProbe> = Arc::new(probes::DiskSpace {
@@ -197,9 +203,10 @@ fn health(config: &QuayConfig, db: &quay_adapter_db::Database, data_dir: &Path) 
     let instance: Vec<Arc<dyn HealthProbe>> = vec![
         Arc::new(probes::ServedByThisProcess("registry_gunicorn")),
         Arc::new(probes::ServedByThisProcess("web_gunicorn")),
-        Arc::new(probes::NotConfigured(
-            "service_key",
-            "instance service key not set up yet; skipping check",
+        Arc::new(crate::registry::ServiceKeyProbe::new(
+            config,
+            &db.stores(),
+            data_dir,
         )),
         disk,
         database.clone(),
@@ -208,7 +215,7 @@ fn health(config: &QuayConfig, db: &quay_adapter_db::Database, data_dir: &Path) 
     let endtoend: Vec<Arc<dyn HealthProbe>> = vec![
         database,
         probes::redis(config),
-        probes::storage(config),
+        probes::storage(config, storage),
         auth,
     ];
     HealthService::new(instance, endtoend)

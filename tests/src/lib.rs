@@ -123,10 +123,10 @@ impl Server {
             if let Ok(Some(exit)) = self.child.try_wait() {
                 bail!("quay exited with {exit}:\n{}", self.output());
             }
-            if let Ok(resp) = client.get(format!("{}{path}", self.base)).send().await {
-                if resp.status().as_u16() == status {
-                    return Ok(self.started.elapsed());
-                }
+            if let Ok(resp) = client.get(format!("{}{path}", self.base)).send().await
+                && resp.status().as_u16() == status
+            {
+                return Ok(self.started.elapsed());
             }
             if Instant::now() > deadline {
                 bail!(

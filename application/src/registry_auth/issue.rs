@@ -102,7 +102,7 @@ impl RegistryAuth {
                         .await
                         .map_err(IssueError::Backend)?
                     {
-                        BasicOutcome::Valid(p) => principal = Some(p),
+                        BasicOutcome::Valid(p) => principal = Some(*p),
                         BasicOutcome::Invalid(message) => failure = Some(message),
                         BasicOutcome::Throttled { retry_after_s } => {
                             return Err(IssueError::TooManyLoginAttempts { retry_after_s });
@@ -142,10 +142,11 @@ impl RegistryAuth {
             .service
             .map_or_else(|| self.hostname(&request.origin).to_owned(), str::to_owned);
         let token = self.sign(principal.as_ref(), &granted, audience)?;
-        if request.scopes.is_empty() && self.settings.audit_logins {
-            if let Some(p) = &principal {
-                self.audit_login(p, request.ip, request.user_agent).await;
-            }
+        if request.scopes.is_empty()
+            && self.settings.audit_logins
+            && let Some(p) = &principal
+        {
+            self.audit_login(p, request.ip, request.user_agent).await;
         }
         if let Some(p) = &principal {
             tracing::info!(account.name = %p.subject(), entity.kind = p.kind.as_str(), "registry token issued");
@@ -336,7 +337,11 @@ impl RegistryAuth {
             .uncapped_roles(account, namespace, repository, scope)
             .await?;
         let role = role.min(repo_cap);
+        // Restricted users never create repositories in their own namespace.
+        let restricted_here =
+            self.is_restricted_user(&account.username) && account.username == scope.namespace;
         let can_create = repository.is_none()
+            && !restricted_here
             && team_role
                 .min(team_cap)
                 .is_some_and(|r| r >= TeamRole::Creator);
@@ -373,6 +378,7 @@ impl RegistryAuth {
             // CREATE_NAMESPACE_ON_PUSH: the pusher becomes the new organization's admin.
             let creatable = self.settings.create_namespace_on_push
                 && account.kind == AccountKind::User
+                && !self.is_restricted_user(&account.username)
                 && NamespaceName::parse_new(&scope.namespace).is_ok();
             return Ok(if creatable {
                 (Some(Role::Admin), Some(TeamRole::Admin))

@@ -420,7 +420,8 @@ fn access_and_oauth_tokens() {
 
 #[test]
 fn oauth_scopes_cap_roles() {
-    use super::basic::{Limits, oauth_limits};
+    use super::basic::Limits;
+    use super::tokens::oauth_limits;
     use quay_domain::permission::{Role, TeamRole};
     assert_eq!(
         oauth_limits("repo:read repo:create"),
@@ -485,4 +486,24 @@ fn logins_are_audited() {
         entries[1].metadata_json,
         r#"{"kind": "robot", "robot": "testorg+bot", "type": "v2auth", "useragent": "docker/24.0.7"}"#
     );
+}
+
+#[test]
+fn restricted_users_cannot_create_in_their_namespace() {
+    let f = fixture_with(|s| {
+        s.restricted_users = true;
+        s.restricted_users_whitelist = Some(vec!["builder".into()]);
+    });
+    let user1 = basic("user1", "password");
+    // Quay still grants pull on the (missing) repository of one's own namespace.
+    assert_eq!(
+        f.actions(Some(&user1), "repository:user1/mine:pull,push"),
+        ["pull"]
+    );
+    let builder = basic("builder", "password");
+    assert_eq!(
+        f.actions(Some(&builder), "repository:builder/mine:pull,push"),
+        ["push", "pull"]
+    );
+    assert!(f.auth.is_restricted_user("testorg+bot"));
 }

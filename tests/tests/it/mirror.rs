@@ -18,25 +18,10 @@ fn sqlite(db: &std::path::Path, sql: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-#[tokio::test]
-async fn mirror_first_start_serves_health_and_prints_password_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let data_arg = data.to_str().unwrap();
-    let mut server = Server::spawn(
-        dir.path(),
-        &["--mode", "mirror", "--data-dir", data_arg, "--tls", "off"],
-        false,
-    )
-    .unwrap();
-    let elapsed = server
-        .wait_for("/health/instance", 200, Duration::from_secs(20))
-        .await
-        .unwrap();
-    eprintln!("first start: /health/instance answered 200 after {elapsed:?}");
-
+/// The health endpoints answer with Quay's services, in Quay's JSON shape, uncached.
+async fn assert_health_shapes(base: &str) {
     let resp = client()
-        .get(format!("{}/health/instance", server.base))
+        .get(format!("{}/health/instance", base))
         .send()
         .await
         .unwrap();
@@ -60,7 +45,7 @@ async fn mirror_first_start_serves_health_and_prints_password_once() {
     );
     assert_eq!(body["status_code"], 200);
     let e2e: serde_json::Value = client()
-        .get(format!("{}/health/endtoend", server.base))
+        .get(format!("{}/health/endtoend", base))
         .send()
         .await
         .unwrap()
@@ -74,6 +59,26 @@ async fn mirror_first_start_serves_health_and_prints_password_once() {
         .map(String::as_str)
         .collect();
     assert_eq!(names, ["auth", "database", "redis", "storage"]);
+}
+
+#[tokio::test]
+async fn mirror_first_start_serves_health_and_prints_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.to_str().unwrap();
+    let mut server = Server::spawn(
+        dir.path(),
+        &["--mode", "mirror", "--data-dir", data_arg, "--tls", "off"],
+        false,
+    )
+    .unwrap();
+    let elapsed = server
+        .wait_for("/health/instance", 200, Duration::from_secs(20))
+        .await
+        .unwrap();
+    eprintln!("first start: /health/instance answered 200 after {elapsed:?}");
+
+    assert_health_shapes(&server.base).await;
 
     let exit = server.terminate().unwrap();
     assert!(
@@ -149,7 +154,7 @@ async fn mirror_tls_auto_generates_a_certificate_for_the_host() {
         .await
         .unwrap();
     // Quay's file names, ssl.cert / ssl.key, under the data directory's tls/.
-    let pems = vec![data.join("tls/ssl.cert")];
+    let pems = [data.join("tls/ssl.cert")];
     assert!(pems[0].is_file(), "no certificate at {}", pems[0].display());
     let key_mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(data.join("tls/ssl.key"))
