@@ -18,6 +18,7 @@ mod blobs;
 mod body;
 mod catalog;
 mod manifests;
+mod referrers;
 mod tags;
 mod uploads;
 
@@ -64,6 +65,10 @@ pub struct RegistrySettings {
     pub anonymous_access: bool,
     /// `FEATURE_PUBLIC_CATALOG`.
     pub public_catalog: bool,
+    /// `REGISTRY_STATE: readonly`: every write answers `DENIED` 405 with `is_readonly`.
+    pub read_only: bool,
+    /// `DISABLE_PUSHES`: every write answers `METHOD NOT ALLOWED` 405.
+    pub pushes_disabled: bool,
     /// The storage location uploads go to (`DISTRIBUTED_STORAGE_PREFERENCE[0]`).
     pub upload_location: String,
 }
@@ -81,6 +86,8 @@ impl RegistrySettings {
             create_private_repo_on_push: true,
             anonymous_access: true,
             public_catalog: false,
+            read_only: false,
+            pushes_disabled: false,
             upload_location: location.into(),
         }
     }

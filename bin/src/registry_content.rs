@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use quay_adapter_db::Stores;
 use quay_application::registry::{PageTokenCipher, Registry, RegistryPorts, RegistrySettings};
 use quay_domain::manifest::SparseIndexRule;
@@ -16,17 +16,7 @@ use quay_ports::crypto::Digester;
 use quay_ports::storage::BlobStorage;
 
 use crate::clock::SystemClock;
-use crate::config::{QuayConfig, StorageDriver};
-
-/// The location uploads go to: `DISTRIBUTED_STORAGE_PREFERENCE[0]`, else the first location.
-fn upload_location(config: &QuayConfig) -> Option<(String, &StorageDriver)> {
-    let storage = &config.storage;
-    let name = storage
-        .preference
-        .first()
-        .or_else(|| storage.locations.keys().next())?;
-    storage.locations.get(name).map(|d| (name.clone(), d))
-}
+use crate::config::{QuayConfig, RegistryState};
 
 fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     let get = |key: &str| config.effective.get(key);
@@ -79,6 +69,8 @@ fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     }
     s.anonymous_access = features.anonymous_access;
     s.public_catalog = features.public_catalog;
+    s.read_only = config.registry_state == RegistryState::Readonly;
+    s.pushes_disabled = config.disable_pushes;
     Ok(s)
 }
 
@@ -127,27 +119,19 @@ fn page_tokens(config: &QuayConfig) -> Result<FernetPageTokens> {
     Ok(FernetPageTokens(fernet))
 }
 
-/// Builds the registry service, or `None` (with a warning) when the upload location uses a
-/// driver this build does not wire yet.
+/// Builds the registry service on the upload location (`DISTRIBUTED_STORAGE_PREFERENCE[0]`) of
+/// the storage factory.
 ///
 /// # Errors
-/// Invalid registry settings (`MAXIMUM_LAYER_SIZE`, `LIBRARY_NAMESPACE`), or no storage
-/// location configured.
+/// Invalid registry settings (`MAXIMUM_LAYER_SIZE`, `LIBRARY_NAMESPACE`, `PAGE_TOKEN_KEY`), or
+/// storage that cannot be set up.
 pub async fn registry(config: &QuayConfig, stores: &Stores) -> Result<Option<Arc<Registry>>> {
-    let Some((location, driver)) = upload_location(config) else {
-        bail!("no storage location is configured: set DISTRIBUTED_STORAGE_CONFIG");
-    };
-    let storage: Arc<dyn BlobStorage> = match driver {
-        StorageDriver::Local(local) => Arc::new(quay_adapter_storage::LocalStorage::new(
-            &quay_adapter_storage::LocalStorageParams {
-                storage_path: local.storage_path.clone(),
-            },
-        )),
-        _ => {
-            tracing::warn!(storage.location = %location, "the /v2 content routes support only LocalStorage in this build; they are not served");
-            return Ok(None);
-        }
-    };
+    let distributed = crate::storage::build(config)?;
+    let (location, storage) = distributed
+        .upload_location()
+        .map_err(|e| anyhow::anyhow!("no storage location for uploads: {e}"))?;
+    let (location, storage): (String, Arc<dyn BlobStorage>) =
+        (location.to_owned(), Arc::clone(storage));
     let names: Vec<String> = config.storage.locations.keys().cloned().collect();
     if let Err(e) = stores.blobs.ensure_locations(&names).await {
         tracing::warn!(error = %e, "could not register the storage locations in imagestoragelocation");

@@ -92,7 +92,7 @@ fn measure_one(
 ) -> Figures {
     let result = start().and_then(|server| {
         let figures = rt.block_on(measure::run(&server, blobs));
-        drop(server);
+        server.stop_and_clean();
         figures
     });
     result.unwrap_or_else(|e| {
@@ -113,7 +113,7 @@ fn full() -> Result<()> {
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut notes = Vec::new();
+    let mut notes = vec![format!("load average before: {}", load_average())];
     let peer = measure_one(
         &rt,
         || servers::distribution(&dir.join("distribution")),
@@ -128,6 +128,11 @@ fn full() -> Result<()> {
         "quay",
         &mut notes,
     );
+    notes.push(format!("load average after: {}", load_average()));
+    notes.push(format!(
+        "sha256sum on this machine: {:.2} GB/s (one core; every push is hashed server-side)",
+        sha256_rate(&dir.join("data").join("mono-256m.bin"))
+    ));
     notes.push(format!(
         "machine: {} cores; client and server share them; loopback HTTP/1.1; one server runs at a time",
         std::thread::available_parallelism().map_or(0, usize::from)
@@ -145,6 +150,28 @@ fn full() -> Result<()> {
     let text = report::render(&quay, &peer, &notes);
     println!("{text}");
     write_report(&dir, &text)
+}
+
+/// `/proc/loadavg`'s 1, 5 and 15 minute figures: the machine is shared, so say how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|l| l.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// GB/s of `sha256sum` over `file` (a bound on any registry's push throughput here).
+fn sha256_rate(file: &Path) -> f64 {
+    let size = std::fs::metadata(file).map_or(0, |m| m.len());
+    let started = Instant::now();
+    let ok = Command::new("sha256sum")
+        .arg(file)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        size as f64 / 1e9 / started.elapsed().as_secs_f64()
+    } else {
+        f64::NAN
+    }
 }
 
 fn peer_version() -> String {

@@ -10,7 +10,9 @@
 //!   created, because Quay's token endpoint creates it when it grants `push` on a missing
 //!   repository (`CREATE_PRIVATE_REPO_ON_PUSH` picks the visibility; the creating account gets
 //!   `admin` unless it is an organization);
-//! - repositories marked for deletion are unknown; non-image repositories are `UNSUPPORTED` 405.
+//! - repositories marked for deletion are unknown; non-image repositories are `UNSUPPORTED` 405;
+//! - writes of a read-only registry are `DENIED` 405 (`is_readonly`), with `DISABLE_PUSHES`
+//!   `METHOD NOT ALLOWED` 405, both only for callers who could otherwise push.
 
 use quay_domain::reference::RepositoryPath;
 use quay_domain::registry_error::{ErrorKind, RegistryError};
@@ -36,6 +38,23 @@ impl Registry {
         need: Need,
     ) -> Result<Repository, RegistryFailure> {
         let full = path.full_name();
+        if need == Need::Push {
+            // Quay's `check_readonly` and `check_pushes_disabled`, after the permission check.
+            let blocked = if self.settings.read_only {
+                Some(ErrorKind::ReadOnlyMode)
+            } else if self.settings.pushes_disabled {
+                Some(ErrorKind::PushesDisabled)
+            } else {
+                None
+            };
+            if let Some(kind) = blocked {
+                return Err(if caller.identity.can(&full, "push") {
+                    RegistryFailure::kind(kind)
+                } else {
+                    RegistryFailure::kind(ErrorKind::Unauthorized)
+                });
+            }
+        }
         let granted = match need {
             Need::Pull => caller.identity.can(&full, "pull"),
             Need::Push => caller.identity.can(&full, "push"),

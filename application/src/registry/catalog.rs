@@ -57,7 +57,8 @@ impl Registry {
             next_page: None,
         };
         let performer = self.performer(caller).await?;
-        if performer.as_ref().is_some_and(|a| !a.enabled) || (performer.is_none() && !include_public)
+        if performer.as_ref().is_some_and(|a| !a.enabled)
+            || (performer.is_none() && !include_public)
         {
             return Ok(empty);
         }

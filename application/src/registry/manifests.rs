@@ -14,11 +14,8 @@
 
 use quay_domain::digest::Digest;
 use quay_domain::manifest::{
-    ArtifactTypeSource, ChildOutcome, ImageConfig, ManifestError, ParsedManifest, Referrer,
-    check_config_blob,
-    parse_manifest, referrers_index,
+    ChildOutcome, ImageConfig, ManifestError, ParsedManifest, check_config_blob, parse_manifest,
 };
-use quay_domain::media_type::ManifestMediaType;
 use quay_domain::reference::{Reference, RepositoryPath};
 use quay_domain::registry_error::ErrorKind;
 use quay_domain::repository::Repository;
@@ -26,6 +23,8 @@ use quay_domain::storage_path::StoragePath;
 use quay_ports::store::{
     ManifestLabel, ManifestPush, ManifestStoreError, StoredManifest, TagMove, TempTag,
 };
+
+mod delete;
 
 use super::access::Need;
 use super::audit::Meta;
@@ -350,7 +349,12 @@ impl Registry {
                 uuid: self.uuid4()?,
                 key,
                 value,
-                media_type: if json { "application/json" } else { "text/plain" }.to_owned(),
+                media_type: if json {
+                    "application/json"
+                } else {
+                    "text/plain"
+                }
+                .to_owned(),
             });
         }
         Ok(labels)
@@ -385,99 +389,5 @@ impl Registry {
             }
         }
         Ok(present)
-    }
-
-    /// Deletes a tag, or every tag of a manifest (`DELETE`), logging `delete_tag` for each.
-    ///
-    /// # Errors
-    /// `MANIFEST_UNKNOWN`, `UNAUTHORIZED`, `Internal`.
-    pub async fn delete_manifest(
-        &self,
-        caller: &Caller,
-        path: &RepositoryPath,
-        reference: &Reference,
-    ) -> Result<(), RegistryFailure> {
-        let repo = self.repository_for(caller, path, Need::Push).await?;
-        let now_ms = self.now_ms();
-        let deleted: Vec<String> = match reference {
-            Reference::Tag(t) => self
-                .ports
-                .manifests
-                .delete_tag(repo.id, t.as_str(), now_ms)
-                .await
-                .map_err(|e| RegistryFailure::internal("deleting a tag", e))?
-                .map(|_| vec![t.as_str().to_owned()])
-                .ok_or_else(manifest_unknown)?,
-            Reference::Digest(d) => self
-                .ports
-                .manifests
-                .delete_manifest_tags(repo.id, d.as_str(), now_ms)
-                .await
-                .map_err(|e| RegistryFailure::internal("deleting a manifest's tags", e))?
-                .ok_or_else(manifest_unknown)?,
-        };
-        let performer = self.performer(caller).await?;
-        for name in deleted.into_iter().filter(|n| !n.starts_with("$temp-")) {
-            let entry = self.audit_entry(
-                "delete_tag",
-                caller,
-                performer.as_ref(),
-                &repo,
-                vec![
-                    ("tag", Meta::Str(name)),
-                    ("digest", Meta::Str(reference.to_string())),
-                ],
-            );
-            self.log(entry).await;
-        }
-        Ok(())
-    }
-
-    /// The referrers of `digest`, optionally filtered by `artifactType` (an unknown subject
-    /// gives an empty index, as the OCI spec asks).
-    ///
-    /// # Errors
-    /// `UNAUTHORIZED`, `NAME_UNKNOWN`, `Internal`.
-    pub async fn referrers(
-        &self,
-        caller: &Caller,
-        path: &RepositoryPath,
-        digest: &Digest,
-        artifact_type: Option<&str>,
-    ) -> Result<ReferrersBody, RegistryFailure> {
-        let repo = self.repository_for(caller, path, Need::Pull).await?;
-        let stored = self
-            .ports
-            .manifests
-            .list_referrers(repo.id, digest.as_str(), self.now_ms())
-            .await
-            .map_err(|e| RegistryFailure::internal("listing referrers", e))?;
-        let mut referrers = Vec::with_capacity(stored.len());
-        for m in stored {
-            let Some(media_type) = ManifestMediaType::parse(&m.media_type) else {
-                continue;
-            };
-            let Ok(parsed) =
-                parse_manifest(media_type, m.bytes.as_bytes(), &self.settings.parse_options)
-            else {
-                continue;
-            };
-            let Ok(d) = Digest::parse(&m.digest) else {
-                continue;
-            };
-            let r = Referrer::from_manifest(
-                &parsed,
-                d,
-                m.bytes.len() as u64,
-                ArtifactTypeSource::ManifestField,
-            );
-            if r.matches(artifact_type) {
-                referrers.push(r);
-            }
-        }
-        Ok(ReferrersBody {
-            bytes: referrers_index(&referrers),
-            filtered: artifact_type.is_some(),
-        })
     }
 }

@@ -6,3 +6,4 @@ mod mirror;
 mod postgres;
 mod registry_auth;
 mod registry_content;
+mod registry_oci_client;

@@ -8,6 +8,9 @@
 use std::process::Command;
 use std::time::Duration;
 
+mod edge;
+mod rows;
+
 use quay_e2e::{Server, client, pg_url};
 use serde_json::{Value, json};
 
@@ -47,7 +50,12 @@ fn gzip(data: &[u8]) -> Vec<u8> {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("gzip");
-    child.stdin.take().expect("stdin").write_all(data).expect("writing to gzip");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(data)
+        .expect("writing to gzip");
     child.wait_with_output().expect("gzip output").stdout
 }
 
@@ -57,7 +65,6 @@ fn sha256(data: &[u8]) -> String {
 
 struct Client {
     base: String,
-    service: String,
     token: String,
 }
 
@@ -76,7 +83,6 @@ impl Client {
         let body: Value = resp.json().await.expect("token JSON");
         Self {
             base: base.to_owned(),
-            service: service.to_owned(),
             token: body["token"].as_str().expect("token").to_owned(),
         }
     }
@@ -566,210 +572,9 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     let resp = c.req(reqwest::Method::GET, &location).send().await.unwrap();
     assert_eq!(error_code(resp).await, (404, "BLOB_UPLOAD_UNKNOWN".into()));
 
-    catalog(&c).await;
-    races(&c, db, &config, &layer).await;
-    rows(db, &oci, &layer, &config).await;
-}
-
-/// The catalog: the caller's repositories, paged with Fernet tokens; nothing for anonymous.
-async fn catalog(c: &Client) {
-    let resp = c.req(reqwest::Method::GET, "/v2/_catalog").send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body, json!({"repositories": ["admin/hello", "admin/other"]}));
-    let resp = c.req(reqwest::Method::GET, "/v2/_catalog?n=1").send().await.unwrap();
-    let link = header(&resp, "link");
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body, json!({"repositories": ["admin/hello"]}));
-    let next = link
-        .strip_prefix('<')
-        .and_then(|l| l.split_once(">; rel=\"next\""))
-        .map(|(url, _)| url.to_owned())
-        .expect("Link rel=next");
-    assert!(next.starts_with(&format!("{}/v2/_catalog?n=1&next_page=", c.base)), "{next}");
-    let resp = c.req(reqwest::Method::GET, &next).send().await.unwrap();
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body, json!({"repositories": ["admin/other"]}));
-    let anon: Value = client()
-        .get(format!("{}/v2/_catalog", c.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(anon, json!({"repositories": []}));
-}
-
-/// Several clients pushing the same new blob, and the same tag, at once: all succeed, one
-/// `imagestorage` row, one live tag row.
-async fn races(c: &Client, db: &Db, config: &[u8], layer: &[u8]) {
-    let repo = "admin/hello";
-    let raw = b"pushed by four clients at once".repeat(2000);
-    let blob = gzip(&raw);
-    let digest = sha256(&blob);
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let (url, token, body) = (
-            format!("{}/v2/{repo}/blobs/uploads/?digest={digest}", c.base),
-            c.token.clone(),
-            blob.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let resp = client().post(url).bearer_auth(token).body(body).send().await.unwrap();
-            resp.status().as_u16()
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 201);
-    }
-    // One row; a gzip blob sent whole records its uncompressed size, as Quay does.
-    assert_eq!(
-        db.sql(&format!("SELECT count(*), min(uncompressed_size) FROM imagestorage WHERE content_checksum = '{digest}'")),
-        format!("1|{}", raw.len())
-    );
-    let mut tasks = Vec::new();
-    for i in 0..4 {
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(layer), "size": layer.len()}],
-            "annotations": {"e2e.race": i.to_string()},
-        }))
-        .unwrap();
-        let (url, token) = (format!("{}/v2/{repo}/manifests/race", c.base), c.token.clone());
-        tasks.push(tokio::spawn(async move {
-            let resp = client()
-                .put(url)
-                .bearer_auth(token)
-                .header("Content-Type", OCI_MANIFEST)
-                .body(manifest)
-                .send()
-                .await
-                .unwrap();
-            resp.status().as_u16()
-        }));
-    }
-    for t in tasks {
-        assert_eq!(t.await.unwrap(), 201);
-    }
-    assert_eq!(
-        db.sql("SELECT count(*), count(*) - count(lifetime_end_ms) FROM tag WHERE name = 'race'"),
-        "4|1"
-    );
-}
-
-/// The rows, compared with the shapes Python Quay writes (reference
-/// `oracle_registry_rows_postgres.sql`).
-async fn rows(db: &Db, oci: &[u8], layer: &[u8], config: &[u8]) {
-    let t = db.bool_true();
-    let repo = "(SELECT r.id FROM repository r JOIN \"user\" u ON u.id = r.namespace_user_id WHERE u.username = 'admin' AND r.name = 'hello')";
-    // repository + side rows of create_repository.
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT v.name, k.name, r.state, length(r.badge_token) FROM repository r JOIN visibility v ON v.id = r.visibility_id \
-             JOIN repositorykind k ON k.id = r.kind_id WHERE r.id = {repo}"
-        )),
-        "private|image|0|36"
-    );
-    assert_eq!(db.sql(&format!("SELECT count, score FROM repositoryactioncount a JOIN repositorysearchscore s ON s.repository_id = a.repository_id WHERE a.repository_id = {repo}")), "0|0");
-    assert_eq!(
-        db.sql(&format!("SELECT ro.name, u.username FROM repositorypermission p JOIN role ro ON ro.id = p.role_id JOIN \"user\" u ON u.id = p.user_id WHERE p.repository_id = {repo}")),
-        "admin|admin"
-    );
-    // imagestorage: uploading and cas_path true, size recorded, one placement at `local`/`default`.
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT s.image_size, s.uploading, s.cas_path, length(s.uuid), count(p.id) FROM imagestorage s \
-             JOIN imagestorageplacement p ON p.storage_id = s.id WHERE s.content_checksum = '{}' GROUP BY s.id",
-            sha256(layer)
-        )),
-        format!("{}|{t}|{t}|36|1", layer.len())
-    );
-    // The manifest row: bytes in the database, backfill flags, media type by name.
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT mt.name, m.config_media_type, m.layers_compressed_size, m.subject IS NULL, m.subject_backfilled, \
-             m.artifact_type_backfilled, m.manifest_bytes = '{}' FROM manifest m JOIN mediatype mt ON mt.id = m.media_type_id \
-             WHERE m.repository_id = {repo} AND m.digest = '{}'",
-            String::from_utf8_lossy(oci),
-            sha256(oci)
-        )),
-        format!("{OCI_MANIFEST}|application/vnd.oci.image.config.v1+json|{}|{t}|{t}|{t}|{t}", layer.len())
-    );
-    // manifestblob: config and layer, ascending storage id.
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT s.content_checksum FROM manifestblob b JOIN manifest m ON m.id = b.manifest_id \
-             JOIN imagestorage s ON s.id = b.blob_id WHERE m.digest = '{}' AND m.repository_id = {repo} ORDER BY b.blob_id",
-            sha256(oci)
-        )),
-        format!("{}\n{}", sha256(config), sha256(layer))
-    );
-    assert_eq!(db.sql("SELECT count(*) FROM manifestchild"), "1");
-    // Labels from the config, once per new manifest (OCI and schema 2 share the config).
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT l.key, l.value, mt.name, st.name, count(*) FROM manifestlabel ml JOIN label l ON l.id = ml.label_id \
-             JOIN mediatype mt ON mt.id = l.media_type_id JOIN labelsourcetype st ON st.id = l.source_type_id \
-             WHERE ml.repository_id = {repo} AND l.key = 'org.example.e2e' GROUP BY l.key, l.value, mt.name, st.name"
-        )),
-        "org.example.e2e|true|text/plain|manifest|6"
-    );
-    // Tags: latest has two lifetime rows (the first closed), v2s2 closed, hidden $temp- tags
-    // for the manifests pushed by digest (the artifact's without expiry).
-    assert_eq!(
-        db.sql(&format!("SELECT count(*), count(lifetime_end_ms) FROM tag WHERE repository_id = {repo} AND name = 'latest'")),
-        "2|1"
-    );
-    assert_eq!(
-        db.sql(&format!("SELECT count(*) FROM tag WHERE repository_id = {repo} AND name = 'v2s2' AND lifetime_end_ms IS NOT NULL")),
-        "1"
-    );
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT count(*), count(lifetime_end_ms) FROM tag WHERE repository_id = {repo} AND hidden AND name LIKE '$temp-%'"
-        )),
-        "2|1"
-    );
-    assert_eq!(
-        db.sql(&format!("SELECT count(*) FROM tag t JOIN tagkind k ON k.id = t.tag_kind_id WHERE t.repository_id = {repo} AND k.name <> 'tag'")),
-        "0"
-    );
-    // uploadedblob links expire an hour after the upload.
-    let expiry = match db {
-        Db::Sqlite(_) => {
-            "CAST(round((julianday(expires_at) - julianday(uploaded_at)) * 86400) AS INTEGER)"
-        }
-        Db::Postgres(_) => "CAST(round(extract(epoch FROM expires_at - uploaded_at)) AS INTEGER)",
-    };
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT DISTINCT {expiry} FROM uploadedblob WHERE repository_id = {repo}"
-        )),
-        "3600"
-    );
-    // The action log: push_repo with Quay's metadata.
-    let push = db.sql(&format!(
-        "SELECT l.metadata_json FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE k.name = 'push_repo' \
-         AND l.repository_id = {repo} ORDER BY l.id LIMIT 1"
-    ));
-    assert_eq!(
-        push,
-        format!(
-            "{{\"repo\": \"hello\", \"namespace\": \"admin\", \"user-agent\": \"\", \"tag\": \"latest\", \"mediaType\": \"{OCI_MANIFEST}\", \
-             \"username\": \"admin\", \"resolved_ip\": {{\"provider\": \"internet\", \"service\": null, \"sync_token\": \"1645662201\", \
-             \"country_iso_code\": null, \"aws_region\": null, \"continent\": null}}}}"
-        )
-    );
-    assert_eq!(
-        db.sql(&format!(
-            "SELECT k.name, count(*) FROM logentry3 l JOIN logentrykind k ON k.id = l.kind_id WHERE l.repository_id = {repo} \
-             AND l.performer_id IS NOT NULL GROUP BY k.name ORDER BY k.name"
-        )),
-        "delete_tag|1\npull_repo|2\npush_repo|8"
-    );
+    edge::catalog(&c).await;
+    edge::races(&c, db, &config, &layer).await;
+    rows::rows(db, &oci, &layer, &config).await;
 }
 
 fn mirror_args(data: &std::path::Path) -> Vec<String> {
@@ -803,6 +608,7 @@ async fn mirror_sqlite_registry_content() {
     let host = server.base.trim_start_matches("http://").to_owned();
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     scenario(&server.base, &host, &db).await;
+    edge::python_upload(&server.base, &host, &db, &data.join("storage")).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
 }
 
@@ -825,7 +631,8 @@ async fn standalone_postgres_registry_content() {
              SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
              BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
              DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n",
+             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n\
+             MAXIMUM_LAYER_SIZE: 1M\n",
             url.replacen("postgres://", "postgresql://", 1),
             storage.display()
         ),
@@ -874,6 +681,7 @@ async fn standalone_postgres_registry_content() {
         "1"
     );
     scenario(&server.base, "registry.example.com", &db).await;
+    edge::limits(&server.base, "registry.example.com", &db).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
     Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
 }

@@ -21,6 +21,8 @@ pub const PASSWORD: &str = "bench-password-1";
 pub struct Running {
     /// `quay` or `distribution`.
     pub name: &'static str,
+    /// `target/bench/<name>/`: config, log and data.
+    dir: std::path::PathBuf,
     /// How clients authenticate, for the report.
     pub auth: &'static str,
     /// `http://127.0.0.1:PORT`.
@@ -67,6 +69,7 @@ pub fn quay(bin: &Path, dir: &Path) -> Result<Running> {
     ready(
         Running {
             name: "quay",
+            dir: dir.to_path_buf(),
             auth: "token (Basic → /v2/auth → RS256 bearer)",
             base: format!("http://127.0.0.1:{port}"),
             child,
@@ -116,6 +119,7 @@ pub fn distribution(dir: &Path) -> Result<Running> {
     ready(
         Running {
             name: "distribution",
+            dir: dir.to_path_buf(),
             auth: "htpasswd Basic (bcrypt cost 5, checked per request)",
             base: format!("http://127.0.0.1:{port}"),
             child,
@@ -173,6 +177,15 @@ fn clock_ticks() -> f64 {
 }
 
 impl Running {
+    /// Stops the server and removes its data (gigabytes of blobs), keeping config and log.
+    pub fn stop_and_clean(self) {
+        let data = self.dir.join("data");
+        drop(self);
+        if let Err(e) = std::fs::remove_dir_all(&data) {
+            eprintln!("bench: could not remove {}: {e}", data.display());
+        }
+    }
+
     /// The process ID.
     pub fn pid(&self) -> u32 {
         self.child.id()

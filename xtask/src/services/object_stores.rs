@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 
 use super::free_port;
 
+/// Pinned versions: a new release must not change what CI tests against unnoticed.
+const MOTO: &str = "moto[server]==5.2.5";
+const AZURITE: &str = "azurite@3.35.0";
+
 /// Azurite's well-known development account and key (public, documented by Microsoft).
 const AZURITE_ACCOUNT: &str = "devstoreaccount1";
 const AZURITE_KEY: &str =
@@ -142,7 +146,7 @@ fn moto_up(sdir: &Path) -> Result<u16> {
         mk.args(["-m", "venv"]).arg(&venv);
         run_install(mk, "python3 -m venv (for moto)", &sdir.join("install.log"))?;
         let mut pip = Command::new(venv.join("bin").join("pip"));
-        pip.args(["install", "--quiet", "moto[server]"]);
+        pip.args(["install", "--quiet", MOTO]);
         run_install(pip, "pip install 'moto[server]'", &sdir.join("install.log"))?;
     }
     let port = free_port()?;
@@ -162,7 +166,7 @@ fn azurite_up(sdir: &Path) -> Result<u16> {
         let mut npm = Command::new("npm");
         npm.args(["install", "--no-audit", "--no-fund", "--prefix"])
             .arg(sdir)
-            .arg("azurite");
+            .arg(AZURITE);
         run_install(npm, "npm install azurite", &sdir.join("install.log"))?;
     }
     let data = sdir.join("data");

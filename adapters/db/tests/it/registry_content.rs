@@ -120,7 +120,13 @@ async fn writes(stores: &Stores) -> Result<()> {
         stores.manifests.commit_manifest_push(&bad).await,
         Err(ManifestStoreError::UnknownBlob(_))
     ));
-    assert!(stores.manifests.find_manifest(HELLO, digest).await?.is_none());
+    assert!(
+        stores
+            .manifests
+            .find_manifest(HELLO, digest)
+            .await?
+            .is_none()
+    );
     // Retarget `latest` to a new manifest using Python's blobs.
     stores
         .manifests
@@ -138,15 +144,30 @@ async fn writes(stores: &Stores) -> Result<()> {
         .manifests
         .commit_manifest_push(&push(None, by_digest, &[LAYER], now))
         .await?;
-    assert!(stores.manifests.find_manifest(HELLO, by_digest).await?.is_some());
+    assert!(
+        stores
+            .manifests
+            .find_manifest(HELLO, by_digest)
+            .await?
+            .is_some()
+    );
     // Delete the tag.
     let later = now.timestamp_millis() + 10;
     assert_eq!(
         stores.manifests.delete_tag(HELLO, "latest", later).await?,
         Some(digest.to_owned())
     );
-    assert!(stores.manifests.delete_tag(HELLO, "latest", later).await?.is_none());
+    assert!(
+        stores
+            .manifests
+            .delete_tag(HELLO, "latest", later)
+            .await?
+            .is_none()
+    );
+    uploads_and_blobs(stores, now).await
+}
 
+async fn uploads_and_blobs(stores: &Stores, now: DateTime<Utc>) -> Result<()> {
     // Upload lifecycle with a compare-and-swap on the size.
     let upload = UploadRecord {
         repository: HELLO,
@@ -172,7 +193,10 @@ async fn writes(stores: &Stores) -> Result<()> {
         .record_chunk(HELLO, &upload.uuid, 0, &chunk)
         .await?;
     assert!(matches!(
-        stores.uploads.record_chunk(HELLO, &upload.uuid, 0, &chunk).await,
+        stores
+            .uploads
+            .record_chunk(HELLO, &upload.uuid, 0, &chunk)
+            .await,
         Err(UploadStoreError::Conflict)
     ));
     let stored = stores
@@ -180,7 +204,10 @@ async fn writes(stores: &Stores) -> Result<()> {
         .find_upload(HELLO, &upload.uuid)
         .await?
         .expect("upload");
-    assert_eq!((stored.byte_count, stored.sha_state), (10, Some(vec![4, 5])));
+    assert_eq!(
+        (stored.byte_count, stored.sha_state),
+        (10, Some(vec![4, 5]))
+    );
     assert_eq!(stored.created, now);
     // Commit: a new blob, placed, linked, the upload row gone.
     let blob = "sha256:3333333333333333333333333333333333333333333333333333333333333333";
@@ -198,13 +225,22 @@ async fn writes(stores: &Stores) -> Result<()> {
             finished_upload: Some(upload.uuid.clone()),
         })
         .await?;
-    assert!(stores.uploads.find_upload(HELLO, &upload.uuid).await?.is_none());
+    assert!(
+        stores
+            .uploads
+            .find_upload(HELLO, &upload.uuid)
+            .await?
+            .is_none()
+    );
     let found = stores
         .blobs
         .find_repository_blob(HELLO, blob, now)
         .await?
         .expect("linked");
-    assert_eq!((found.size, found.locations), (Some(10), vec!["default".to_owned()]));
+    assert_eq!(
+        (found.size, found.locations),
+        (Some(10), vec!["default".to_owned()])
+    );
     // The temporary link expires.
     assert!(
         stores
@@ -239,6 +275,8 @@ SELECT setval(pg_get_serial_sequence('imagestorageplacement', 'id'), (SELECT max
 SELECT setval(pg_get_serial_sequence('uploadedblob', 'id'), (SELECT max(id) FROM uploadedblob));
 SELECT setval(pg_get_serial_sequence('blobupload', 'id'), (SELECT max(id) FROM blobupload));
 SELECT setval(pg_get_serial_sequence('logentry3', 'id'), (SELECT max(id) FROM logentry3));
+SELECT setval(pg_get_serial_sequence('label', 'id'), (SELECT max(id) FROM label));
+SELECT setval(pg_get_serial_sequence('manifestlabel', 'id'), (SELECT max(id) FROM manifestlabel));
 ";
 
 #[tokio::test(flavor = "multi_thread")]

@@ -88,10 +88,10 @@ impl Target {
         let host = format!("127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(resp) = client().get(format!("http://{host}/v2/")).send().await {
-                if resp.status().as_u16() == 200 {
-                    break;
-                }
+            if let Ok(resp) = client().get(format!("http://{host}/v2/")).send().await
+                && resp.status().as_u16() == 200
+            {
+                break;
             }
             assert!(
                 Instant::now() < deadline,

@@ -1,0 +1,57 @@
+//! `DELETE /v2/<name>/manifests/<reference>`: closes the tag (or every tag of the manifest,
+//! hidden `$temp-` ones included) and logs `delete_tag` for each visible one.
+
+use quay_domain::reference::{Reference, RepositoryPath};
+
+use super::manifest_unknown;
+use crate::registry::access::Need;
+use crate::registry::audit::Meta;
+use crate::registry::{Caller, Registry, RegistryFailure};
+
+impl Registry {
+    /// Deletes a tag, or every tag of a manifest (`DELETE`), logging `delete_tag` for each.
+    ///
+    /// # Errors
+    /// `MANIFEST_UNKNOWN`, `UNAUTHORIZED`, `Internal`.
+    pub async fn delete_manifest(
+        &self,
+        caller: &Caller,
+        path: &RepositoryPath,
+        reference: &Reference,
+    ) -> Result<(), RegistryFailure> {
+        let repo = self.repository_for(caller, path, Need::Push).await?;
+        let now_ms = self.now_ms();
+        let deleted: Vec<String> = match reference {
+            Reference::Tag(t) => self
+                .ports
+                .manifests
+                .delete_tag(repo.id, t.as_str(), now_ms)
+                .await
+                .map_err(|e| RegistryFailure::internal("deleting a tag", e))?
+                .map(|_| vec![t.as_str().to_owned()])
+                .ok_or_else(manifest_unknown)?,
+            Reference::Digest(d) => self
+                .ports
+                .manifests
+                .delete_manifest_tags(repo.id, d.as_str(), now_ms)
+                .await
+                .map_err(|e| RegistryFailure::internal("deleting a manifest's tags", e))?
+                .ok_or_else(manifest_unknown)?,
+        };
+        let performer = self.performer(caller).await?;
+        for name in deleted.into_iter().filter(|n| !n.starts_with("$temp-")) {
+            let entry = self.audit_entry(
+                "delete_tag",
+                caller,
+                performer.as_ref(),
+                &repo,
+                vec![
+                    ("tag", Meta::Str(name)),
+                    ("digest", Meta::Str(reference.to_string())),
+                ],
+            );
+            self.log(entry).await;
+        }
+        Ok(())
+    }
+}
