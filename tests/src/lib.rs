@@ -191,3 +191,11 @@ pub fn pg_url() -> String {
          and export what it prints, or run the whole suite with `cargo xtask ci`",
     )
 }
+
+/// A database name unique to this test process and call, so that concurrent runs sharing one
+/// PostgreSQL cluster (or tests in one run) never collide: `<prefix>_<pid>_<n>`.
+pub fn unique_db_name(prefix: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}_{}_{n}", std::process::id())
+}

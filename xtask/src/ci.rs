@@ -55,6 +55,8 @@ pub fn run(_args: &[String]) -> Result<()> {
     build.args(["build", "--workspace", "--bins", "--locked"]);
     step("cargo build (binaries for the end-to-end tests)", build)?;
 
+    eprintln!("==> real registry clients (skopeo, podman) and benchmark peers");
+    crate::clients::ensure()?;
     let env = crate::services::up()?;
     let result = tests(&env);
     let stopped = crate::services::down();

@@ -22,7 +22,10 @@ fn psql(url: &str, sql: &str) -> String {
 /// A fresh database on the test cluster; returns its URL.
 fn fresh_database(name: &str) -> String {
     let admin = pg_url();
-    psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
+    psql(
+        &admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
     psql(&admin, &format!("CREATE DATABASE {name}"));
     let (base, _) = admin.rsplit_once('/').unwrap();
     format!("{base}/{name}")
@@ -48,7 +51,7 @@ fn write_config(dir: &Path, db_url: &str) -> std::path::PathBuf {
 #[tokio::test]
 async fn standalone_needs_db_upgrade_then_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fresh_database("e2e_standalone");
+    let url = fresh_database(&quay_e2e::unique_db_name("e2e_standalone"));
     let config = write_config(dir.path(), &url);
     let cfg = config.to_str().unwrap();
     let common = [

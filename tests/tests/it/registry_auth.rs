@@ -447,7 +447,7 @@ async fn mirror_sqlite_registry_auth() {
 async fn standalone_postgres_registry_auth() {
     let dir = tempfile::tempdir().unwrap();
     let admin = pg_url();
-    let name = "e2e_registry_auth";
+    let name = &quay_e2e::unique_db_name("e2e_registry_auth");
     Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name}"));
     Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
     let (base, _) = admin.rsplit_once('/').unwrap();

@@ -45,7 +45,13 @@ async fn oci_client_push_and_pull_round_trip() {
         None,
     );
     let pushed = client
-        .push(&reference, &[layer.clone()], config, &auth, None)
+        .push(
+            &reference,
+            std::slice::from_ref(&layer),
+            config,
+            &auth,
+            None,
+        )
         .await
         .unwrap_or_else(|e| panic!("push failed: {e}\n{}", server.output()));
     assert!(

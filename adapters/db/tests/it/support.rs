@@ -10,14 +10,18 @@ use diesel::{Connection, SqliteConnection};
 use quay_adapter_db::{ConnectionArgs, DbSettings, DbTarget};
 use secrecy::SecretString;
 
-pub const PG_SCHEMA: &str = include_str!("../fixtures/quay_schema_postgres.sql");
-pub const PG_SEED: &str = include_str!("../fixtures/quay_seed_data_postgres.sql");
-pub const SQLITE_SCHEMA: &str = include_str!("../fixtures/quay_schema_sqlite.sql");
-pub const SQLITE_SEED: &str = include_str!("../fixtures/quay_seed_data_sqlite.sql");
+pub const PG_SCHEMA: &str =
+    include_str!("../../../../migrations/tests/fixtures/quay_schema_postgres.sql");
+pub const PG_SEED: &str =
+    include_str!("../../../../migrations/tests/fixtures/quay_seed_data_postgres.sql");
+pub const SQLITE_SCHEMA: &str =
+    include_str!("../../../../migrations/tests/fixtures/quay_schema_sqlite.sql");
+pub const SQLITE_SEED: &str =
+    include_str!("../../../../migrations/tests/fixtures/quay_seed_data_sqlite.sql");
 pub const ORACLE_ROWS: &str = include_str!("../fixtures/oracle_registry_rows_postgres.sql");
 pub const PYTHON_ACCOUNTS: &str = include_str!("../fixtures/python_accounts.sql");
 pub const MIRROR_REGISTRY_DUMP: &str =
-    include_str!("../fixtures/mirror_registry_v2.0.11_db_dump.sql");
+    include_str!("../../../../migrations/tests/fixtures/mirror_registry_v2.0.11_db_dump.sql");
 
 /// The superuser URL of the test cluster; fails loudly when unset.
 pub fn pg_admin_url() -> String {
