@@ -80,7 +80,15 @@ impl Server {
     /// # Errors
     /// When the process cannot be spawned.
     pub fn spawn(dir: &Path, args: &[&str], tls: bool) -> Result<Self> {
-        let port = free_port();
+        Self::spawn_on(dir, args, tls, free_port())
+    }
+
+    /// As [`Server::spawn`], on a port chosen by the caller (e.g. one already written into a
+    /// config file's `SERVER_HOSTNAME`).
+    ///
+    /// # Errors
+    /// When the process cannot be spawned.
+    pub fn spawn_on(dir: &Path, args: &[&str], tls: bool, port: u16) -> Result<Self> {
         let listen = format!("127.0.0.1:{port}");
         let log = dir.join(format!("quay-{port}.log"));
         let out = std::fs::File::create(&log)?;

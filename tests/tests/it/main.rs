@@ -7,3 +7,4 @@ mod postgres;
 mod registry_auth;
 mod registry_content;
 mod registry_oci_client;
+mod registry_s3;

@@ -1,0 +1,178 @@
+//! The registry on S3 storage: the standalone preset on PostgreSQL with `S3Storage` pointing at
+//! the S3-compatible test server; a real client pushes and pulls, and the blob lands under
+//! Quay's path layout in the bucket.
+
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use quay_e2e::{Server, free_port, pg_url, quay, unique_db_name};
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} is not set: run `cargo xtask services up` and export what it prints")
+    })
+}
+
+fn psql_out(url: &str, sql: &str) -> String {
+    let out = std::process::Command::new("psql")
+        .args([url, "-XAtqc", sql])
+        .output()
+        .expect("running psql");
+    assert!(
+        out.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn psql(url: &str, sql: &str) {
+    psql_out(url, sql);
+}
+
+fn contains_file(dir: &std::path::Path, name: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                contains_file(&path, name)
+            } else {
+                e.file_name() == name
+            }
+        })
+}
+
+fn config(dir: &std::path::Path, db_url: &str, port: u16, bucket: &str) -> std::path::PathBuf {
+    let yaml = format!(
+        "SERVER_HOSTNAME: 127.0.0.1:{port}\nPREFERRED_URL_SCHEME: http\nDB_URI: {db}\n\
+         SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
+         BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
+         DISTRIBUTED_STORAGE_CONFIG:\n  s3:\n    - S3Storage\n    - s3_bucket: {bucket}\n      \
+         storage_path: /registry\n      s3_access_key: {ak}\n      s3_secret_key: {sk}\n      \
+         endpoint_url: {endpoint}\n\
+         DISTRIBUTED_STORAGE_PREFERENCE: [s3]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3]\n",
+        db = db_url.replacen("postgres://", "postgresql://", 1),
+        ak = env("QUAY_TEST_S3_ACCESS_KEY"),
+        sk = env("QUAY_TEST_S3_SECRET_KEY"),
+        endpoint = env("QUAY_TEST_S3_ENDPOINT"),
+    );
+    let path = dir.join("config.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn push_and_pull_through_v2_with_s3_storage() {
+    let endpoint = env("QUAY_TEST_S3_ENDPOINT");
+    let bucket = unique_db_name("quay-e2e").replace('_', "-");
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        created.status().is_success(),
+        "creating the bucket: {}",
+        created.status()
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let admin = pg_url();
+    let name = unique_db_name("e2e_s3");
+    psql(&admin, &format!("CREATE DATABASE {name}"));
+    let db_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let port = free_port();
+    let cfg = config(dir.path(), &db_url, port, &bucket);
+    let common = [
+        "--mode",
+        "standalone",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+    ];
+    let mut upgrade = vec!["db", "upgrade"];
+    upgrade.extend(common);
+    let out = quay(&upgrade);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut args = vec![
+        "--tls",
+        "off",
+        "--init-user",
+        "admin",
+        "--init-password",
+        "password123",
+    ];
+    args.extend(common);
+    let mut server = Server::spawn_on(dir.path(), &args, false, port).unwrap();
+    server
+        .wait_for("/health/instance", 200, Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    let client = Client::new(ClientConfig {
+        protocol: ClientProtocol::Http,
+        ..ClientConfig::default()
+    });
+    let auth = RegistryAuth::Basic("admin".into(), "password123".into());
+    let reference: Reference = format!("127.0.0.1:{port}/admin/ons3:v1").parse().unwrap();
+    let layer = ImageLayer::oci_v1(b"a layer stored in S3 ".repeat(4096), None);
+    let config = Config::oci_v1(
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+            .to_vec(),
+        None,
+    );
+    client
+        .push(
+            &reference,
+            std::slice::from_ref(&layer),
+            config,
+            &auth,
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("push failed: {e}\n{}", server.output()));
+
+    let image = client
+        .pull(
+            &reference,
+            &auth,
+            vec![oci_client::manifest::IMAGE_LAYER_MEDIA_TYPE],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("pull failed: {e}\n{}", server.output()));
+    assert_eq!(image.layers[0].data, layer.data);
+
+    // The blob is placed in the S3 location only, and nothing of it is on local disk.
+    let digest = layer.sha256_digest();
+    let placed = psql_out(
+        &db_url,
+        &format!(
+            "select l.name from imagestorageplacement p \
+             join imagestoragelocation l on l.id = p.location_id \
+             join imagestorage s on s.id = p.storage_id where s.content_checksum = '{digest}'"
+        ),
+    );
+    assert_eq!(placed, "s3");
+    let hex = digest.trim_start_matches("sha256:");
+    assert!(
+        !contains_file(dir.path(), hex),
+        "a blob was written to local disk"
+    );
+
+    assert!(server.terminate().unwrap().success());
+    psql(
+        &admin,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+}
