@@ -315,3 +315,41 @@ fn data_dir_that_cannot_be_created_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn json_logs_are_one_object_per_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--log-format",
+        "json",
+        "--mode",
+        "mirror",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--tls",
+        "off",
+    ];
+    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
+    server
+        .wait_for("/health/instance", 200, Duration::from_secs(20))
+        .await
+        .unwrap();
+    assert!(server.terminate().unwrap().success());
+    let output = server.output();
+    let mut logged = 0;
+    for line in output
+        .lines()
+        .filter(|l| !l.starts_with("Initial superuser created"))
+    {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            value["level"].is_string() && value["timestamp"].is_string(),
+            "{line}"
+        );
+        logged += 1;
+    }
+    assert!(logged > 0, "no log lines:\n{output}");
+    assert!(output.contains("\"quay is serving\""), "{output}");
+}
