@@ -120,6 +120,8 @@ pub struct RegistryPorts {
     pub random: Arc<dyn SecureRandom>,
     /// Catalog page tokens (Fernet under `PAGE_TOKEN_KEY`).
     pub page_tokens: Arc<dyn PageTokenCipher>,
+    /// Signature checks of pushed schema 1 manifests.
+    pub schema1: Arc<dyn quay_ports::crypto::schema1::Schema1Verifier>,
 }
 
 /// Who is calling, for access checks and the action log.

@@ -13,7 +13,7 @@ use quay_domain::name::{NamespaceName, RepositoryNameRules};
 use quay_domain::reference::RepositoryPathRules;
 use quay_domain::upload::{LayerSizeLimit, parse_quay_size};
 use quay_ports::crypto::Digester;
-use quay_ports::storage::BlobStorage;
+use quay_ports::storage::{BlobStorage, StorageError};
 
 use crate::clock::SystemClock;
 use crate::config::{QuayConfig, RegistryState};
@@ -127,11 +127,30 @@ fn page_tokens(config: &QuayConfig) -> Result<FernetPageTokens> {
 /// storage that cannot be set up.
 pub async fn registry(config: &QuayConfig, stores: &Stores) -> Result<Option<Arc<Registry>>> {
     let distributed = crate::storage::build(config)?;
-    let (location, storage) = distributed
-        .upload_location()
-        .map_err(|e| anyhow::anyhow!("no storage location for uploads: {e}"))?;
-    let (location, storage): (String, Arc<dyn BlobStorage>) =
-        (location.to_owned(), Arc::clone(storage));
+    let (location, storage): (String, Arc<dyn BlobStorage>) = match distributed.upload_location() {
+        Ok((location, storage)) => (location.to_owned(), Arc::clone(storage)),
+        // `REGISTRY_STATE: readonly`: pulls read the preferred location; the registry refuses
+        // every write before it reaches storage.
+        Err(StorageError::ReadOnly) => {
+            let name = config
+                .storage
+                .preference
+                .first()
+                .cloned()
+                .or_else(|| {
+                    distributed
+                        .location_names()
+                        .first()
+                        .map(|n| (*n).to_owned())
+                })
+                .ok_or_else(|| anyhow::anyhow!("no storage location to read from"))?;
+            let storage = distributed
+                .location(&name)
+                .ok_or_else(|| anyhow::anyhow!("storage location {name} is not configured"))?;
+            (name, Arc::clone(storage))
+        }
+        Err(e) => return Err(anyhow::anyhow!("no storage location for uploads: {e}")),
+    };
     let names: Vec<String> = config.storage.locations.keys().cloned().collect();
     if let Err(e) = stores.blobs.ensure_locations(&names).await {
         tracing::warn!(error = %e, "could not register the storage locations in imagestoragelocation");
@@ -149,6 +168,7 @@ pub async fn registry(config: &QuayConfig, stores: &Stores) -> Result<Option<Arc
         clock: Arc::new(SystemClock),
         random: Arc::new(quay_fips::OpenSslRandom),
         page_tokens: Arc::new(page_tokens(config)?),
+        schema1: Arc::new(quay_fips::schema1::FipsSchema1Verifier),
     };
     Ok(Some(Arc::new(Registry::new(
         settings(config, location)?,

@@ -235,3 +235,20 @@ pub fn verify(manifest: &str) -> Result<String, Schema1Error> {
     }
     payload_digest.ok_or(Schema1Error::Malformed)
 }
+
+/// [`verify`] behind the [`quay_ports::crypto::schema1::Schema1Verifier`] port.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FipsSchema1Verifier;
+
+impl quay_ports::crypto::schema1::Schema1Verifier for FipsSchema1Verifier {
+    fn verify(
+        &self,
+        manifest: &str,
+    ) -> Result<String, quay_ports::crypto::schema1::Schema1VerifyError> {
+        use quay_ports::crypto::schema1::Schema1VerifyError as E;
+        verify(manifest).map_err(|e| match e {
+            Schema1Error::Malformed => E::Malformed,
+            Schema1Error::BadSignature => E::BadSignature,
+        })
+    }
+}

@@ -9,6 +9,7 @@ pub mod field;
 pub mod json;
 pub mod password;
 pub mod random;
+pub mod schema1;
 pub mod token;
 
 pub use digest::{DigestError, Digester, HashStream};

@@ -2,9 +2,11 @@
 //!
 //! - whole-object writes go to a hidden sibling `.<name>.<uuid>.partial` and are renamed into
 //!   place, so a failed write never shows a partial file (Quay writes in place; we are stricter);
-//! - a chunked upload is the file `uploads/<uuid>`; a chunk is written at its offset (Quay's
-//!   seek-and-write), so a chunk re-sent after a failure overwrites the broken tail; completion
-//!   renames the file to the final path; `storage_metadata` is `{}` as in Quay;
+//! - a chunked upload is the file `uploads/<uuid>`, which grows only by whole chunks: a chunk
+//!   streams into its own part file and is appended under a file lock only if the upload is
+//!   still at the chunk's offset ([`chunk`]), so concurrent writers of one upload cannot mix
+//!   their bytes and a failed chunk leaves nothing; completion renames the file to the final
+//!   path under the same lock, and no chunk is appended after that; `storage_metadata` is `{}` as in Quay;
 //! - no direct-download URLs: blobs stream through quay-rs.
 
 use std::io::{self, SeekFrom};
@@ -21,6 +23,8 @@ use quay_ports::storage::{
 };
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use url::Url;
+
+mod chunk;
 
 /// `LocalStorage` parameters (`DISTRIBUTED_STORAGE_CONFIG[loc] = ["LocalStorage", {...}]`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -287,33 +291,7 @@ impl BlobStorage for LocalStorage {
         body: ByteStream,
     ) -> Result<(u64, UploadState), StorageError> {
         let p = self.upload_file(state)?;
-        let mut file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .open(&p)
-            .await
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => StorageError::UploadNotFound(state.upload_id.clone()),
-                _ => StorageError::backend("upload_chunk", "uploads/", e),
-            })?;
-        let len = file
-            .metadata()
-            .await
-            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?
-            .len();
-        if offset > len {
-            return Err(StorageError::InvalidOffset {
-                expected: len,
-                got: offset,
-            });
-        }
-        // Drop whatever a failed earlier attempt left past `offset`.
-        file.set_len(offset)
-            .await
-            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?;
-        file.seek(SeekFrom::Start(offset))
-            .await
-            .map_err(|e| StorageError::backend("upload_chunk", "uploads/", e))?;
-        let n = pump(&mut file, body, "uploads/").await?;
+        let n = chunk::write_chunk(&p, &state.upload_id, offset, body).await?;
         Ok((n, state.clone()))
     }
 
@@ -331,9 +309,7 @@ impl BlobStorage for LocalStorage {
             return self.cancel_upload(state).await;
         }
         ensure_parent(&target, final_path).await?;
-        tokio::fs::rename(&p, &target)
-            .await
-            .map_err(|e| StorageError::backend("complete_upload", final_path, e))
+        chunk::rename_locked(&p, &target, &state.upload_id, final_path).await
     }
 
     async fn cancel_upload(&self, state: &UploadState) -> Result<(), StorageError> {

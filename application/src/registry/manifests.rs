@@ -8,7 +8,9 @@
 //! manifest, its blob and child links, the tag move or `$temp-` tag, and the `push_repo` entry.
 //! A concurrent push of the same manifest or tag is retried.
 //!
-//! Pull serves the stored bytes with their media type (no schema conversion yet). A deleted or
+//! Pull by digest serves the stored bytes with their media type; pull by tag converts for
+//! clients that do not accept the stored type ([`pull`]). Signed schema 1 pushes have their
+//! signatures verified. A deleted or
 //! expired tag is `MANIFEST_UNKNOWN` (the OCI answer; Quay says `TAG_EXPIRED` inside its time
 //! machine window).
 
@@ -25,6 +27,8 @@ use quay_ports::store::{
 };
 
 mod delete;
+mod pull;
+mod signature;
 
 use super::access::Need;
 use super::audit::Meta;
@@ -81,7 +85,9 @@ fn body_of(m: StoredManifest) -> ManifestBody {
 }
 
 impl Registry {
-    /// Fetches a manifest by tag or digest and logs `pull_repo`.
+    /// Fetches a manifest by tag or digest and logs `pull_repo`. By tag, a client whose
+    /// `accept` list lacks the stored type gets a list's linux/amd64 child or a schema 1
+    /// rendering ([`pull`]); by digest, the stored bytes.
     ///
     /// # Errors
     /// `UNAUTHORIZED`, `NAME_UNKNOWN`, `MANIFEST_UNKNOWN`, `Internal`.
@@ -90,6 +96,7 @@ impl Registry {
         caller: &Caller,
         path: &RepositoryPath,
         reference: &Reference,
+        accept: &[&str],
     ) -> Result<ManifestBody, RegistryFailure> {
         let repo = self.repository_for(caller, path, Need::Pull).await?;
         let found = match reference {
@@ -108,6 +115,13 @@ impl Registry {
         }
         .map_err(|e| RegistryFailure::internal("looking up a manifest", e))?
         .ok_or_else(manifest_unknown)?;
+        let found = match reference {
+            Reference::Tag(tag) => {
+                self.negotiated(&repo, path, tag.as_str(), found, accept)
+                    .await?
+            }
+            Reference::Digest(_) => body_of(found),
+        };
         let performer = self.performer(caller).await?;
         let key = match reference {
             Reference::Tag(t) => ("tag", Meta::Str(t.as_str().to_owned())),
@@ -121,7 +135,7 @@ impl Registry {
             vec![key, ("mediaType", Meta::Str(found.media_type.clone()))],
         );
         self.log(entry).await;
-        Ok(body_of(found))
+        Ok(found)
     }
 
     /// Stores a manifest and points `reference` (a tag) at it, or keeps it alive with a
@@ -162,6 +176,7 @@ impl Registry {
             if let Reference::Tag(tag) = reference {
                 s.check_tag(tag.as_str()).map_err(|e| invalid(&e))?;
             }
+            self.verify_schema1_signatures(bytes)?;
         }
         let config = self.check_config(&repo, &parsed).await?;
         let labels = self.labels(&parsed, config.as_ref())?;

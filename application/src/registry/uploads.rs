@@ -9,6 +9,11 @@
 //!   export its state (FIPS) saves none, and the finished upload is re-hashed from storage;
 //! - the upload row is updated only after the driver stored the chunk, with a compare-and-swap
 //!   on the previous size; a failed or refused chunk leaves the row as it was;
+//! - concurrent chunks for one offset: the driver lets at most one of them into the upload
+//!   (local storage appends a whole chunk under a file lock only while the upload is still at the
+//!   chunk's offset) and the row's compare-and-swap records at most one, so the losers get 416
+//!   and never change the winner's bytes; at completion a driver's temporary object must still
+//!   hold exactly `byte_count` bytes (else `BLOB_UPLOAD_INVALID`);
 //! - at completion the content must hash to the client's `digest`; an existing object at the
 //!   blob's path is kept (the chunks are discarded), then `imagestorage`, its placement and an
 //!   `uploadedblob` link are recorded and the row is deleted, in one transaction.

@@ -9,7 +9,10 @@ use std::process::Command;
 use std::time::Duration;
 
 mod edge;
+mod patch_race;
 mod rows;
+mod schema1;
+mod state;
 
 use quay_e2e::{Server, client, pg_url};
 use serde_json::{Value, json};
@@ -574,7 +577,10 @@ async fn scenario(base: &str, service: &str, db: &Db) {
 
     edge::catalog(&c).await;
     edge::races(&c, db, &config, &layer).await;
+    patch_race::patch_race(&c).await;
     rows::rows(db, &oci, &layer, &config).await;
+    schema1::conversion(&c, &layer, &oci).await;
+    schema1::signed_push(&c, &layer).await;
 }
 
 fn mirror_args(data: &std::path::Path) -> Vec<String> {
@@ -616,7 +622,7 @@ async fn mirror_sqlite_registry_content() {
 async fn standalone_postgres_registry_content() {
     let dir = tempfile::tempdir().unwrap();
     let admin = pg_url();
-    let name = "e2e_registry_content";
+    let name = &quay_e2e::unique_db_name("e2e_registry_content");
     Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name}"));
     Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
     let (prefix, _) = admin.rsplit_once('/').unwrap();

@@ -1,5 +1,6 @@
 //! `GET`/`HEAD`/`PUT`/`DELETE /v2/<name>/manifests/<reference>` (Quay's
-//! `endpoints/v2/manifest.py`): stored bytes with their media type and digest; a push answers
+//! `endpoints/v2/manifest.py`): stored bytes with their media type and digest (by tag, converted
+//! for a client whose `Accept` lacks the stored type); a push answers
 //! 201 `OK` with the digest, the relative `Location` and `OCI-Subject` when the manifest has a
 //! subject; a delete answers 202.
 
@@ -53,8 +54,10 @@ async fn get(
         Ok(x) => x,
         Err(response) => return response,
     };
+    let accept = accept_list(&req);
+    let accept: Vec<&str> = accept.iter().map(String::as_str).collect();
     match registry
-        .get_manifest(&v2.caller, &v2.path, &reference)
+        .get_manifest(&v2.caller, &v2.path, &reference, &accept)
         .await
     {
         Ok(m) => HttpResponse::Ok()

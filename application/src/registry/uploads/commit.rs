@@ -3,6 +3,7 @@
 
 use chrono::Duration;
 use quay_domain::digest::Digest;
+use quay_domain::registry_error::{ErrorKind, RegistryError};
 use quay_domain::repository::{Repository, Visibility};
 use quay_domain::storage_path::StoragePath;
 use quay_domain::upload::{MountRequest, UploadError, verify_commit_digest};
@@ -79,6 +80,57 @@ impl Registry {
             .map_err(|e| RegistryFailure::internal("hashing an upload", e))
     }
 
+    /// Refuses an upload whose temporary object (drivers that keep one, such as local storage)
+    /// does not hold exactly the recorded `byte_count`: bytes a client never had acknowledged must
+    /// not become part of a blob whose digest was proven by the saved hasher state.
+    async fn check_stored_size(&self, upload: &UploadRecord) -> Result<(), RegistryFailure> {
+        let path = StoragePath::for_upload(&upload.uuid);
+        let stored = self
+            .ports
+            .storage
+            .stat(path.as_str())
+            .await
+            .map_err(|e| RegistryFailure::internal("checking an upload in storage", e))?;
+        match stored {
+            Some(meta) if meta.size != upload.byte_count => {
+                tracing::warn!(upload.id = %upload.uuid, stored = meta.size, recorded = upload.byte_count, "upload size differs from its row");
+                Err(RegistryError::new(ErrorKind::BlobUploadInvalid)
+                    .with_detail_reason("the stored upload does not match its recorded size")
+                    .into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses (and removes) a just-completed object whose size is not the recorded
+    /// `byte_count`: a chunk that slipped in during completion. With chunks only ever appended
+    /// at the recorded size, the right size means the bytes are the ones the hasher saw.
+    async fn check_completed_size(
+        &self,
+        upload: &UploadRecord,
+        final_path: &str,
+    ) -> Result<(), RegistryFailure> {
+        let stored = self
+            .ports
+            .storage
+            .stat(final_path)
+            .await
+            .map_err(|e| RegistryFailure::internal("checking a completed blob", e))?;
+        match stored {
+            Some(meta) if meta.size != upload.byte_count => {
+                tracing::warn!(upload.id = %upload.uuid, stored = meta.size, recorded = upload.byte_count, "completed blob differs from its upload row");
+                if let Err(e) = self.ports.storage.delete(final_path).await {
+                    tracing::error!(upload.id = %upload.uuid, error = %e, "could not remove a mismatched blob");
+                }
+                Err(RegistryError::new(ErrorKind::BlobUploadInvalid)
+                    .with_detail_reason("the stored upload does not match its recorded size")
+                    .into())
+            }
+            // Not visible yet on an eventually consistent backend: nothing to compare.
+            _ => Ok(()),
+        }
+    }
+
     /// Verifies the digest and turns the upload into a blob.
     pub(super) async fn commit_upload(
         &self,
@@ -86,6 +138,7 @@ impl Registry {
         hasher: Option<Box<dyn HashStream>>,
         given: Option<&str>,
     ) -> Result<Digest, RegistryFailure> {
+        self.check_stored_size(&upload).await?;
         let computed = match hasher {
             Some(h) => h
                 .finish()
@@ -114,6 +167,10 @@ impl Registry {
                 .await
         };
         stored.map_err(|e| RegistryFailure::internal("completing an upload in storage", e))?;
+        if !exists {
+            self.check_completed_size(&upload, final_path.as_str())
+                .await?;
+        }
         let now = self.now();
         let commit = CommitBlob {
             repository: upload.repository,
