@@ -61,6 +61,18 @@ pub struct RegistrySettings {
     pub temp_tag_expiration_s: i64,
     /// `CREATE_PRIVATE_REPO_ON_PUSH` (default true).
     pub create_private_repo_on_push: bool,
+    /// `CREATE_NAMESPACE_ON_PUSH` (default false): a push to a missing namespace creates it
+    /// as an organization owned by the pusher.
+    pub create_namespace_on_push: bool,
+    /// `FEATURE_MAILING` (default true): the e-mail of a namespace created on push must be
+    /// valid.
+    pub mailing: bool,
+    /// `FEATURE_ORG_SHARED_EMAIL` (default false): organizations may reuse a user's e-mail.
+    pub org_shared_email: bool,
+    /// `DEFAULT_TAG_EXPIRATION` in seconds (default 2 weeks), for namespaces created on push.
+    pub namespace_tag_expiration_s: i64,
+    /// `DEFAULT_NAMESPACE_MAXIMUM_BUILD_COUNT`, for namespaces created on push.
+    pub namespace_max_queued_builds: Option<i32>,
     /// `FEATURE_ANONYMOUS_ACCESS`.
     pub anonymous_access: bool,
     /// `FEATURE_PUBLIC_CATALOG`.
@@ -84,6 +96,11 @@ impl RegistrySettings {
             sparse_index: SparseIndexRule::default(),
             temp_tag_expiration_s: 3600,
             create_private_repo_on_push: true,
+            create_namespace_on_push: false,
+            mailing: true,
+            org_shared_email: false,
+            namespace_tag_expiration_s: 1_209_600,
+            namespace_max_queued_builds: None,
             anonymous_access: true,
             public_catalog: false,
             read_only: false,

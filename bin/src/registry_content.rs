@@ -67,6 +67,14 @@ fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     if let Some(v) = get("CREATE_PRIVATE_REPO_ON_PUSH").and_then(serde_json::Value::as_bool) {
         s.create_private_repo_on_push = v;
     }
+    s.create_namespace_on_push = config.create_namespace_on_push;
+    s.mailing = features.mailing;
+    s.org_shared_email = features.org_shared_email;
+    s.namespace_tag_expiration_s =
+        i64::try_from(config.default_tag_expiration.duration().as_secs()).unwrap_or(i64::MAX);
+    s.namespace_max_queued_builds = get("DEFAULT_NAMESPACE_MAXIMUM_BUILD_COUNT")
+        .and_then(serde_json::Value::as_i64)
+        .and_then(|n| i32::try_from(n).ok());
     s.anonymous_access = features.anonymous_access;
     s.public_catalog = features.public_catalog;
     s.read_only = config.registry_state == RegistryState::Readonly;

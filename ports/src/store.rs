@@ -36,7 +36,7 @@ pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};
 pub use tag::{TagStore, TagStoreError};
 pub use upload::{ChunkRecord, UploadRecord, UploadStore, UploadStoreError};
-pub use user::{NewUser, UserStore, UserStoreError};
+pub use user::{NewOrganization, NewUser, UserStore, UserStoreError};
 
 /// A boxed error source.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;

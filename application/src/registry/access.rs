@@ -9,16 +9,18 @@
 //! - a granted repository that does not exist is `NAME_UNKNOWN` 404 for reads; for writes it is
 //!   created, because Quay's token endpoint creates it when it grants `push` on a missing
 //!   repository (`CREATE_PRIVATE_REPO_ON_PUSH` picks the visibility; the creating account gets
-//!   `admin` unless it is an organization);
+//!   `admin` unless it is an organization); a missing namespace is created as an organization
+//!   owned by the pushing user when `CREATE_NAMESPACE_ON_PUSH` is on, otherwise `NAME_UNKNOWN`;
 //! - repositories marked for deletion are unknown; non-image repositories are `UNSUPPORTED` 405;
 //! - writes of a read-only registry are `DENIED` 405 (`is_readonly`), with `DISABLE_PUSHES`
 //!   `METHOD NOT ALLOWED` 405, both only for callers who could otherwise push.
 
+use quay_domain::name::NamespaceName;
 use quay_domain::reference::RepositoryPath;
 use quay_domain::registry_error::{ErrorKind, RegistryError};
 use quay_domain::repository::{Repository, RepositoryKind, RepositoryState, Visibility};
-use quay_domain::user::{Account, AccountKind};
-use quay_ports::store::NewRepository;
+use quay_domain::user::{Account, AccountKind, EmailAddress};
+use quay_ports::store::{NewOrganization, NewRepository, UserStoreError};
 
 use super::{Caller, Registry, RegistryFailure};
 
@@ -115,19 +117,17 @@ impl Registry {
         caller: &Caller,
         path: &RepositoryPath,
     ) -> Result<Repository, RegistryFailure> {
-        let namespace = self
+        let performer = self.performer(caller).await?;
+        let found = self
             .ports
             .users
             .find_namespace(&path.namespace)
             .await
-            .map_err(|e| RegistryFailure::internal("looking up a namespace", e))?
-            .ok_or_else(|| {
-                RegistryFailure::Error(
-                    RegistryError::new(ErrorKind::NameUnknown)
-                        .with_detail_message("repository not found"),
-                )
-            })?;
-        let performer = self.performer(caller).await?;
+            .map_err(|e| RegistryFailure::internal("looking up a namespace", e))?;
+        let namespace = match found {
+            Some(n) => n,
+            None => self.create_namespace(path, performer.as_ref()).await?,
+        };
         let admin = performer
             .as_ref()
             .filter(|a| a.kind != AccountKind::Organization)
@@ -154,5 +154,91 @@ impl Registry {
             .map_err(|e| RegistryFailure::internal("creating a repository", e))?;
         tracing::info!(repo.name = %path, "created repository on push");
         Ok(repo)
+    }
+
+    /// Quay's `CREATE_NAMESPACE_ON_PUSH`: a missing namespace becomes an organization whose
+    /// `owners` team holds the pusher, with the pusher's e-mail plus-addressed by the namespace
+    /// (`me@x.org` becomes `me+ns@x.org`). Without the setting, or for a caller who is not a
+    /// user, the namespace stays unknown.
+    async fn create_namespace(
+        &self,
+        path: &RepositoryPath,
+        performer: Option<&Account>,
+    ) -> Result<Account, RegistryFailure> {
+        let unknown = || {
+            RegistryFailure::Error(
+                RegistryError::new(ErrorKind::NameUnknown)
+                    .with_detail_message("repository not found"),
+            )
+        };
+        let Some(user) = performer.filter(|a| a.kind == AccountKind::User) else {
+            return Err(unknown());
+        };
+        if !self.settings.create_namespace_on_push {
+            return Err(unknown());
+        }
+        // Quay's `create_organization` refuses a name `validate_username` rejects and, with
+        // `FEATURE_MAILING`, an invalid e-mail address.
+        let name =
+            NamespaceName::parse_new(path.namespace.as_str()).map_err(|_| cannot_create())?;
+        let email = plus_address(&user.email, name.as_str());
+        if self.settings.mailing && EmailAddress::parse(&email).is_err() {
+            return Err(cannot_create());
+        }
+        let org = NewOrganization {
+            name,
+            email: Some(email),
+            creator: user.id,
+            email_must_be_unused: !self.settings.org_shared_email,
+            removed_tag_expiration_s: self.settings.namespace_tag_expiration_s,
+            maximum_queued_builds_count: self.settings.namespace_max_queued_builds,
+            created_at: self.now(),
+        };
+        match self.ports.users.create_organization(org).await {
+            Ok(created) => {
+                tracing::info!(
+                    namespace = %path.namespace.as_str(),
+                    user.name = %user.username,
+                    "created organization on push"
+                );
+                Ok(created)
+            }
+            // A concurrent request of the same push created it first.
+            Err(UserStoreError::UsernameTaken(_)) => self
+                .ports
+                .users
+                .find_namespace(&path.namespace)
+                .await
+                .map_err(|e| RegistryFailure::internal("looking up a namespace", e))?
+                .filter(|a| a.kind == AccountKind::Organization)
+                .ok_or_else(cannot_create),
+            Err(UserStoreError::EmailTaken) => Err(cannot_create()),
+            Err(e) => Err(RegistryFailure::internal("creating an organization", e)),
+        }
+    }
+}
+
+/// Quay's answer when the organization cannot be created (`Unsupported`).
+fn cannot_create() -> RegistryFailure {
+    RegistryFailure::Error(
+        RegistryError::new(ErrorKind::Unsupported).with_message("Cannot create organization"),
+    )
+}
+
+/// The e-mail of an organization created on push: every `@` of the pusher's address becomes
+/// `+namespace@`, as Quay joins the split address.
+fn plus_address(email: &str, namespace: &str) -> String {
+    email.replace('@', &format!("+{namespace}@"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plus_address;
+
+    #[test]
+    fn plus_addresses_like_quay() {
+        assert_eq!(plus_address("me@x.org", "neworg"), "me+neworg@x.org");
+        assert_eq!(plus_address("a@b@c", "ns"), "a+ns@b+ns@c");
+        assert_eq!(plus_address("nobody", "ns"), "nobody");
     }
 }

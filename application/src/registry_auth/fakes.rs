@@ -19,7 +19,7 @@ use quay_ports::crypto::{
     RegistryTokenRequest, TokenError, TokenSigner, VerifiedToken,
 };
 use quay_ports::store::{
-    AppSpecificToken, Consistency, CredentialStore, CredentialStoreError, NewUser,
+    AppSpecificToken, Consistency, CredentialStore, CredentialStoreError, NewOrganization, NewUser,
     OAuthAccessToken, Page, PageRequest, PermissionStore, PermissionStoreError,
     RepositoryAccessToken, RepositoryStore, RepositoryStoreError, ServiceKey, ServiceKeyStore,
     ServiceKeyStoreError, UserStore, UserStoreError,
@@ -238,6 +238,14 @@ impl UserStore for MemoryDirectory {
             AccountKind::User,
             hash.as_deref(),
         ))
+    }
+
+    async fn create_organization(&self, org: NewOrganization) -> Result<Account, UserStoreError> {
+        if self.account(org.name.as_str()).is_some() {
+            return Err(UserStoreError::UsernameTaken(org.name.as_str().to_owned()));
+        }
+        let id = self.with(|d| d.accounts.len() as i64 + 1000);
+        Ok(self.add_account(id, org.name.as_str(), AccountKind::Organization, None))
     }
 
     async fn user_count(&self) -> Result<u64, UserStoreError> {

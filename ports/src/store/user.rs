@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use quay_domain::name::{NamespaceName, RobotName};
-use quay_domain::user::{Account, EmailAddress, PasswordHash};
+use quay_domain::user::{Account, EmailAddress, PasswordHash, UserId};
 
 use super::BackendError;
 
@@ -19,6 +19,28 @@ pub struct NewUser {
     /// Whether the e-mail counts as confirmed (Quay's `auto_verify`).
     pub verified: bool,
     /// Seconds deleted tags stay restorable (`DEFAULT_TAG_EXPIRATION`, 1209600 by default).
+    pub removed_tag_expiration_s: i64,
+    /// `DEFAULT_NAMESPACE_MAXIMUM_BUILD_COUNT`, when configured.
+    pub maximum_queued_builds_count: Option<i32>,
+    /// Now, from the clock: stored as `creation_date` and `last_invalid_login`.
+    pub created_at: DateTime<Utc>,
+}
+
+/// An organization to create, as Python Quay's `create_organization` writes it: the `user` row
+/// with `organization = true`, an `owners` team with the `admin` team role, and the creating
+/// user as its member.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    /// The organization name.
+    pub name: NamespaceName,
+    /// The e-mail address; `None` stores a fresh uuid4, as Quay does when none is given.
+    pub email: Option<String>,
+    /// The user who becomes a member of the `owners` team.
+    pub creator: UserId,
+    /// Refuse an e-mail address a non-organization account already has
+    /// (`FEATURE_ORG_SHARED_EMAIL` off).
+    pub email_must_be_unused: bool,
+    /// Seconds deleted tags stay restorable (`DEFAULT_TAG_EXPIRATION`).
     pub removed_tag_expiration_s: i64,
     /// `DEFAULT_NAMESPACE_MAXIMUM_BUILD_COUNT`, when configured.
     pub maximum_queued_builds_count: Option<i32>,
@@ -81,6 +103,16 @@ pub trait UserStore: Send + Sync {
     /// - [`UserStoreError::EmailTaken`]: a non-organization account holds the e-mail address;
     /// - [`UserStoreError::Backend`]: the database failed.
     async fn create_user(&self, user: NewUser) -> Result<Account, UserStoreError>;
+
+    /// Creates an organization in one transaction as Python Quay's `create_organization` does
+    /// (see [`NewOrganization`]) and returns it as stored.
+    ///
+    /// # Errors
+    /// - [`UserStoreError::UsernameTaken`]: an account or deleted namespace holds the name;
+    /// - [`UserStoreError::EmailTaken`]: the e-mail must be unused and a non-organization
+    ///   account holds it;
+    /// - [`UserStoreError::Backend`]: the database failed, or the `admin` team role is missing.
+    async fn create_organization(&self, org: NewOrganization) -> Result<Account, UserStoreError>;
 
     /// Counts active users as Quay's `get_active_user_count`: not organizations, not robots,
     /// not deleted namespaces.

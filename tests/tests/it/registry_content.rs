@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod edge;
+mod namespace_on_push;
 mod patch_race;
 mod rows;
 mod schema1;

@@ -6,13 +6,13 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use quay_domain::name::{NamespaceName, RobotName};
 use quay_domain::user::{Account, AccountKind, PasswordHash, UserId};
-use quay_ports::store::{NewUser, UserStore, UserStoreError};
+use quay_ports::store::{NewOrganization, NewUser, UserStore, UserStoreError};
 
 use super::{naive, utc};
 use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
 use crate::error::{backend, is_unique_violation_on};
-use crate::schema::{deletednamespace, user};
+use crate::schema::{deletednamespace, team, teammember, teamrole, user};
 
 pub(crate) struct DbUserStore {
     pub(crate) db: Database,
@@ -204,6 +204,102 @@ impl UserStore for DbUserStore {
                 Err(UserStoreError::EmailTaken)
             }
             Err(CreateError::Db(e)) => Err(backend("creating a user", e).into()),
+        }
+    }
+
+    async fn create_organization(&self, new: NewOrganization) -> Result<Account, UserStoreError> {
+        let now = naive(new.created_at);
+        // Quay inserts the row with a uuid4 e-mail, then sets `organization` and the real
+        // e-mail; the row ends the same with one insert.
+        let email = new
+            .email
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let row = NewUserRow {
+            uuid: Some(uuid::Uuid::new_v4().to_string()),
+            username: new.name.as_str(),
+            password_hash: None,
+            email: &email,
+            verified: false,
+            organization: true,
+            robot: false,
+            invoice_email: false,
+            invalid_login_attempts: 0,
+            last_invalid_login: now,
+            removed_tag_expiration_s: new.removed_tag_expiration_s,
+            enabled: true,
+            maximum_queued_builds_count: new.maximum_queued_builds_count,
+            creation_date: Some(now),
+        };
+        let row = &row;
+        let check_email = new.email.is_some() && new.email_must_be_unused;
+        // Ids out of `i32` do not exist: the member insert then fails its foreign key.
+        let creator = i32::try_from(new.creator.0).unwrap_or(i32::MAX);
+        let mut conn = self.db.conn(Route::Primary).await?;
+        let created: Result<UserRow, CreateError> = db_write!(conn, |c| {
+            if check_email {
+                let email_used: i64 = user::table
+                    .filter(user::email.eq(row.email))
+                    .filter(user::organization.eq(false))
+                    .count()
+                    .get_result(c)
+                    .await?;
+                if email_used > 0 {
+                    return Err(CreateError::EmailTaken);
+                }
+            }
+            let taken: i64 = user::table
+                .filter(user::username.eq(row.username))
+                .count()
+                .get_result(c)
+                .await?;
+            let deleted: i64 = deletednamespace::table
+                .filter(deletednamespace::original_username.eq(row.username))
+                .count()
+                .get_result(c)
+                .await?;
+            if taken > 0 || deleted > 0 {
+                return Err(CreateError::UsernameTaken);
+            }
+            let admin_role: i32 = teamrole::table
+                .filter(teamrole::name.eq("admin"))
+                .select(teamrole::id)
+                .first(c)
+                .await?;
+            let org = diesel::insert_into(user::table)
+                .values(row)
+                .returning(UserRow::as_returning())
+                .get_result(c)
+                .await?;
+            let owners: i32 = diesel::insert_into(team::table)
+                .values((
+                    team::name.eq("owners"),
+                    team::organization_id.eq(org.id),
+                    team::role_id.eq(admin_role),
+                    team::description.eq(""),
+                ))
+                .returning(team::id)
+                .get_result(c)
+                .await?;
+            diesel::insert_into(teammember::table)
+                .values((
+                    teammember::user_id.eq(creator),
+                    teammember::team_id.eq(owners),
+                ))
+                .execute(c)
+                .await?;
+            Ok(org)
+        });
+        match created {
+            Ok(r) => Ok(r.into()),
+            Err(CreateError::UsernameTaken) => {
+                Err(UserStoreError::UsernameTaken(row.username.to_owned()))
+            }
+            Err(CreateError::EmailTaken) => Err(UserStoreError::EmailTaken),
+            Err(CreateError::Db(e)) if is_unique_violation_on(&e, "username") => {
+                Err(UserStoreError::UsernameTaken(row.username.to_owned()))
+            }
+            Err(CreateError::Db(e)) => Err(backend("creating an organization", e).into()),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod errors;
+mod organizations;
 mod python_db;
 mod registry_auth;
 mod registry_content;

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::{Client, Db, OCI_MANIFEST, header, image_manifest, layer_and_config, sha256};
 
-fn write_config(path: &Path, db_url: &str, storage: &Path, extra: &str) {
+pub(super) fn write_config(path: &Path, db_url: &str, storage: &Path, extra: &str) {
     std::fs::write(
         path,
         format!(
@@ -27,7 +27,7 @@ fn write_config(path: &Path, db_url: &str, storage: &Path, extra: &str) {
     .unwrap();
 }
 
-async fn start(dir: &Path, config: &Path, data: &Path, init: bool) -> Server {
+pub(super) async fn start(dir: &Path, config: &Path, data: &Path, init: bool) -> Server {
     let mut args = vec![
         "--mode",
         "standalone",
