@@ -15,7 +15,7 @@ use quay_ports::storage::{ByteStream, StorageError};
 use reqwest::{Response, StatusCode};
 
 /// Attempts of an idempotent request (first try included).
-pub const ATTEMPTS: u32 = 3;
+pub const ATTEMPTS: u32 = 5;
 
 /// Backoff before retry `n` (1-based): 100 ms, 400 ms, …
 pub fn backoff(n: u32) -> Duration {
