@@ -258,13 +258,21 @@ pub fn test() -> Result<()> {
             "test",
             "-p",
             "quay-fips",
+            "--tests",
             "--locked",
             "--no-run",
         ]),
     )?;
     let mut cmd = Command::new(&cargo);
-    cmd.current_dir(root())
-        .args(["test", "-p", "quay-fips", "--locked", "--", "--nocapture"]);
+    cmd.current_dir(root()).args([
+        "test",
+        "-p",
+        "quay-fips",
+        "--tests",
+        "--locked",
+        "--",
+        "--nocapture",
+    ]);
     for (k, v) in &vars {
         cmd.env(k, v);
     }
