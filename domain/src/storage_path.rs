@@ -39,16 +39,9 @@ impl StoragePath {
     /// # Errors
     /// [`InvalidDigest`] when `digest` does not match `<alg>:<hex>`.
     pub fn for_blob(digest: &str) -> Result<Self, InvalidDigest> {
-        let invalid = || InvalidDigest(digest.to_string());
-        let (alg, hex) = digest.split_once(':').ok_or_else(invalid)?;
-        let alg_ok = !alg.is_empty()
-            && alg
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '.' | '-'));
-        let hex_ok = !hex.is_empty() && hex.chars().all(|c| c.is_ascii_hexdigit());
-        if !alg_ok || !hex_ok {
-            return Err(invalid());
-        }
+        let parsed =
+            crate::digest::Digest::parse(digest).map_err(|_| InvalidDigest(digest.to_string()))?;
+        let (alg, hex) = (parsed.algorithm(), parsed.hex());
         let mut normalized = String::with_capacity(alg.len());
         for c in alg.chars() {
             let c = if matches!(c, '+' | '.') { '/' } else { c };

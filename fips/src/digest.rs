@@ -31,30 +31,9 @@ pub struct InvalidDigest;
 /// # Errors
 /// [`InvalidDigest`] when `digest` does not have that shape.
 pub fn content_path(digest: &str) -> Result<String, InvalidDigest> {
-    let (alg, hex_part) = digest.split_once(':').ok_or(InvalidDigest)?;
-    let alg_ok = !alg.is_empty()
-        && alg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '.' | '-'));
-    let hex_ok = !hex_part.is_empty() && hex_part.chars().all(|c| c.is_ascii_hexdigit());
-    if !alg_ok || !hex_ok {
-        return Err(InvalidDigest);
-    }
-    let pathish: String = alg
-        .chars()
-        .map(|c| if c == '+' || c == '.' { '/' } else { c })
-        .collect();
-    let mut squeezed = String::with_capacity(pathish.len());
-    for c in pathish.chars() {
-        if !(c == '/' && squeezed.ends_with('/')) {
-            squeezed.push(c);
-        }
-    }
-    let normalized = squeezed.trim_start_matches('/');
-    let prefix: String = hex_part.chars().take(2).collect();
-    let prefix = format!("{prefix:0>2}");
-    let head = crate::cdn::pyurl_join(normalized, &prefix);
-    Ok(crate::cdn::pyurl_join(&head, hex_part))
+    quay_domain::storage_path::StoragePath::for_blob(digest)
+        .map(|p| p.as_str().to_owned())
+        .map_err(|_| InvalidDigest)
 }
 
 /// PKCE S256 challenge: base64url-no-pad(SHA-256(verifier)); `plain` returns the verifier.

@@ -207,3 +207,35 @@ pub fn unique_db_name(prefix: &str) -> String {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{prefix}_{}_{n}", std::process::id())
 }
+
+fn run_sql(mut cmd: Command, what: &str) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Runs `sql` on a SQLite file with the `sqlite3` CLI and returns its trimmed output.
+///
+/// # Panics
+/// When the CLI fails.
+pub fn sqlite(db: &Path, sql: &str) -> String {
+    let mut cmd = Command::new("sqlite3");
+    cmd.arg(db).arg(sql);
+    run_sql(cmd, "sqlite3")
+}
+
+/// Runs `sql` on a PostgreSQL URL with `psql` (unaligned, tuples only) and returns its output.
+///
+/// # Panics
+/// When `psql` fails.
+pub fn psql(url: &str, sql: &str) -> String {
+    let mut cmd = Command::new("psql");
+    cmd.args([url, "-XAtqc", sql]);
+    run_sql(cmd, "psql")
+}

@@ -1,22 +1,8 @@
 //! `quay serve --mode mirror` on a fresh machine: SQLite, local disk, TLS, initial superuser.
 
-use quay_e2e::{Server, client, quay};
+use quay_e2e::{Server, client, quay, sqlite};
 use std::process::Command;
 use std::time::Duration;
-
-fn sqlite(db: &std::path::Path, sql: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("running sqlite3");
-    assert!(
-        out.status.success(),
-        "sqlite3: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// The health endpoints answer with Quay's services, in Quay's JSON shape, uncached.
 async fn assert_health_shapes(base: &str) {

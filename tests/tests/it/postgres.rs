@@ -1,23 +1,9 @@
 //! The standalone preset on a real PostgreSQL: an empty database is refused until
 //! `quay db upgrade`; an unreachable one is a clear error.
 
-use quay_e2e::{Server, pg_url, quay};
+use quay_e2e::{Server, pg_url, psql, quay};
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
-
-fn psql(url: &str, sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([url, "-XAtqc", sql])
-        .output()
-        .expect("running psql");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A fresh database on the test cluster; returns its URL.
 fn fresh_database(name: &str) -> String {

@@ -7,29 +7,12 @@ use std::time::Duration;
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use quay_e2e::{Server, free_port, pg_url, quay, unique_db_name};
+use quay_e2e::{Server, free_port, pg_url, psql, quay, unique_db_name};
 
 fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} is not set: run `cargo xtask services up` and export what it prints")
     })
-}
-
-fn psql_out(url: &str, sql: &str) -> String {
-    let out = std::process::Command::new("psql")
-        .args([url, "-XAtqc", sql])
-        .output()
-        .expect("running psql");
-    assert!(
-        out.status.success(),
-        "psql: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn psql(url: &str, sql: &str) {
-    psql_out(url, sql);
 }
 
 fn contains_file(dir: &std::path::Path, name: &str) -> bool {
@@ -155,7 +138,7 @@ async fn push_and_pull_through_v2_with_s3_storage() {
 
     // The blob is placed in the S3 location only, and nothing of it is on local disk.
     let digest = layer.sha256_digest();
-    let placed = psql_out(
+    let placed = psql(
         &db_url,
         &format!(
             "select l.name from imagestorageplacement p \
