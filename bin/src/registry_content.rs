@@ -133,8 +133,11 @@ fn page_tokens(config: &QuayConfig) -> Result<FernetPageTokens> {
 /// # Errors
 /// Invalid registry settings (`MAXIMUM_LAYER_SIZE`, `LIBRARY_NAMESPACE`, `PAGE_TOKEN_KEY`), or
 /// storage that cannot be set up.
-pub async fn registry(config: &QuayConfig, stores: &Stores) -> Result<Option<Arc<Registry>>> {
-    let distributed = crate::storage::build(config)?;
+pub async fn registry(
+    config: &QuayConfig,
+    stores: &Stores,
+    distributed: &quay_adapter_storage::DistributedStorage,
+) -> Result<Option<Arc<Registry>>> {
     let (location, storage): (String, Arc<dyn BlobStorage>) = match distributed.upload_location() {
         Ok((location, storage)) => (location.to_owned(), Arc::clone(storage)),
         // `REGISTRY_STATE: readonly`: pulls read the preferred location; the registry refuses

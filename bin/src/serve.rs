@@ -47,7 +47,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             crate::registry::registry_auth(&config, &stores, &args.source.data_dir).await?,
         ),
     };
-    let registry = crate::registry_content::registry(&config, &stores).await?;
+    let registry = crate::registry_content::registry(&config, &stores, &storage).await?;
     let app = move || {
         let app = actix_web::App::new()
             .wrap(tracing_actix_web::TracingLogger::default())
