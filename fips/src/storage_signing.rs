@@ -7,9 +7,11 @@
 
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
-use quay_ports::storage::signing::{CdnUrlSigner, MacAlgorithm, SigningError, StorageCrypto};
+use quay_ports::storage::signing::{
+    CdnMetricParams, CdnRewriteSigner, CdnUrlSigner, MacAlgorithm, SigningError, StorageCrypto,
+};
 
-use crate::cdn::{CloudFrontHash, cloudfront_sign};
+use crate::cdn::{CdnParams, CloudFrontHash, akamai_sign, cloudflare_sign, cloudfront_sign};
 use crate::error::CryptoError;
 
 /// [`StorageCrypto`] on the process's OpenSSL providers.
@@ -88,6 +90,122 @@ impl CdnUrlSigner for CloudFrontSigner {
                 ),
                 other => SigningError::Backend(Box::new(other)),
             })
+    }
+}
+
+fn cdn_params<'a>(p: &CdnMetricParams<'a>) -> CdnParams<'a> {
+    CdnParams {
+        namespace: p.namespace,
+        username: p.username,
+        repo_name: p.repo_name,
+    }
+}
+
+/// `CloudFlareStorage` URLs: the S3 presigned URL moved to `cloudflare_domain`, signed with
+/// RSA-SHA256 (PKCS#1 v1.5) over `<path>@<expiry>` by the key of
+/// `cloudflare_privatekey_filename`.
+pub struct CloudFlareSigner {
+    domain: String,
+    region: String,
+    key: PKey<Private>,
+}
+
+impl std::fmt::Debug for CloudFlareSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CloudFlareSigner")
+            .field("domain", &self.domain)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CloudFlareSigner {
+    /// A signer for `domain` and the bucket's `region` with the PEM private key.
+    ///
+    /// # Errors
+    /// When the PEM is not a private key.
+    pub fn from_pem(domain: &str, region: &str, pem: &[u8]) -> Result<Self, CryptoError> {
+        Ok(Self {
+            domain: domain.to_owned(),
+            region: region.to_owned(),
+            key: PKey::private_key_from_pem(pem)?,
+        })
+    }
+}
+
+impl CdnRewriteSigner for CloudFlareSigner {
+    fn sign_s3_url(
+        &self,
+        s3_presigned_url: &str,
+        now_unix: i64,
+        expires_in_secs: u64,
+        params: &CdnMetricParams<'_>,
+    ) -> Result<String, SigningError> {
+        let expires = now_unix.saturating_add(i64::try_from(expires_in_secs).unwrap_or(i64::MAX));
+        cloudflare_sign(
+            s3_presigned_url,
+            &self.domain,
+            &self.region,
+            expires,
+            &cdn_params(params),
+            &self.key,
+        )
+        .map(|(url, _)| url)
+        .map_err(|e| SigningError::Backend(Box::new(e)))
+    }
+}
+
+/// `AkamaiS3Storage` URLs: the S3 presigned URL moved to `akamai_domain` with an EdgeAuth token
+/// (HMAC-SHA256 under the hex `akamai_shared_secret`, 900 s window).
+pub struct AkamaiSigner {
+    domain: String,
+    region: String,
+    secret_hex: String,
+}
+
+impl std::fmt::Debug for AkamaiSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AkamaiSigner")
+            .field("domain", &self.domain)
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AkamaiSigner {
+    /// A signer for `domain` and the bucket's `region`.
+    ///
+    /// # Errors
+    /// `InvalidKey` when the secret is not hex (EdgeAuth decodes it as hex).
+    pub fn new(domain: &str, region: &str, shared_secret_hex: &str) -> Result<Self, CryptoError> {
+        if hex::decode(shared_secret_hex).is_err() {
+            return Err(CryptoError::InvalidKey("Akamai secret is not hex"));
+        }
+        Ok(Self {
+            domain: domain.to_owned(),
+            region: region.to_owned(),
+            secret_hex: shared_secret_hex.to_owned(),
+        })
+    }
+}
+
+impl CdnRewriteSigner for AkamaiSigner {
+    fn sign_s3_url(
+        &self,
+        s3_presigned_url: &str,
+        now_unix: i64,
+        _expires_in_secs: u64,
+        params: &CdnMetricParams<'_>,
+    ) -> Result<String, SigningError> {
+        akamai_sign(
+            s3_presigned_url,
+            &self.domain,
+            &self.region,
+            &cdn_params(params),
+            &self.secret_hex,
+            now_unix,
+        )
+        .map_err(|e| SigningError::Backend(Box::new(e)))
     }
 }
 

@@ -16,10 +16,12 @@
 //! aarch64, ppc64le; big-endian on s390x), so every conversion here takes an explicit
 //! [`ByteOrder`]; nothing depends on the byte order of the Rust host.
 //!
-//! OpenSSL cannot import a SHA-256 state, so continuing such a hash needs the compression
-//! function in [`sha256`]. That is SHA-256 outside the FIPS module: [`PortableSha256Digester::new`]
-//! refuses when FIPS is enforced, and FIPS deployments use `OpenSslDigester` (re-hash from
-//! storage at completion).
+//! OpenSSL cannot import a SHA-256 state, so continuing such a hash keeps its own buffer, length
+//! and state ([`sha256`]) and borrows only the block compression from the `sha2` crate (which uses
+//! the CPU's SHA instructions: ~1.5 GB/s here against ~0.1 GB/s for a portable byte loop; measure
+//! with `cargo run --release -p quay-fips --example sha_state_speed`). That is SHA-256 outside the
+//! FIPS module: [`PortableSha256Digester::new`] refuses when FIPS is enforced, and FIPS deployments
+//! use `OpenSslDigester` (re-hash from storage at completion).
 
 mod sha256;
 

@@ -1,19 +1,24 @@
 //! One chunk of a local upload, safe against concurrent writers of the same upload.
 //!
-//! The body streams into its own hidden part file (`uploads/.<uuid>.<random>.partial`, which
-//! `list` skips), never into the upload file. Only when the body is complete is the part
-//! appended to `uploads/<uuid>`, under an exclusive lock on that file, and only if the file's
-//! length is still the chunk's offset. So of several requests racing for one offset exactly one
-//! appends; the others get `InvalidOffset` and never touch the winner's bytes. The upload file
-//! only grows by whole chunks; a failed append is cut back to the offset.
+//! The chunk is written straight into `uploads/<uuid>` (no second copy), by one writer at a time:
+//! the writer takes an exclusive lock on the file (which also excludes other processes), checks
+//! that the file is still the upload (completion renames it away) and still `offset` bytes long,
+//! and keeps the lock until the chunk is written (flushed to disk along the way; completion
+//! flushes the rest before the rename, so a completed blob is on disk). So of several requests racing for
+//! one offset exactly one writes; the others wait for the lock, then get `InvalidOffset` and never
+//! touch the winner's bytes. A body that fails (or whose request goes away) is cut back to the
+//! offset by the writing thread before the lock goes, so the file only ever grows by whole chunks. (A process killed in the middle of a chunk leaves its
+//! partial bytes: the upload then refuses further chunks with `InvalidOffset`, and completion
+//! refuses it for its size, so a client starts a new upload; no blob is ever built from them.)
 
+use std::fs::File;
 use std::io;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 
 use quay_ports::storage::{ByteStream, StorageError};
 
-use super::pump;
+use super::write::{Durability, WriteError, write_body};
 
 const WHERE: &str = "uploads/";
 
@@ -28,75 +33,42 @@ fn missing_or_backend(upload_id: &str, e: io::Error) -> StorageError {
     }
 }
 
-/// The current length of the upload file.
-pub(super) async fn upload_len(upload: &Path, upload_id: &str) -> Result<u64, StorageError> {
-    tokio::fs::metadata(upload)
-        .await
-        .map(|m| m.len())
-        .map_err(|e| missing_or_backend(upload_id, e))
+fn joined(e: tokio::task::JoinError) -> StorageError {
+    backend(io::Error::other(e))
 }
 
-/// Streams `body` into a fresh part file next to `upload`, then appends it at `offset`.
-/// Returns the bytes written.
+/// Writes `body` into `upload` at `offset` under the upload's lock. Returns the bytes written.
 pub(super) async fn write_chunk(
     upload: &Path,
     upload_id: &str,
     offset: u64,
     body: ByteStream,
 ) -> Result<u64, StorageError> {
-    let len = upload_len(upload, upload_id).await?;
-    if offset != len {
-        return Err(StorageError::InvalidOffset {
-            expected: len,
-            got: offset,
-        });
-    }
-    let part = upload.with_file_name(format!(".{upload_id}.{}.partial", uuid::Uuid::new_v4()));
-    let result = stream_then_append(upload, &part, upload_id, offset, body).await;
-    if let Err(e) = tokio::fs::remove_file(&part).await
-        && e.kind() != io::ErrorKind::NotFound
-    {
-        tracing::warn!(upload.id = %upload_id, error = %e, "could not remove a chunk part file");
-    }
-    result
-}
-
-async fn stream_then_append(
-    upload: &Path,
-    part: &Path,
-    upload_id: &str,
-    offset: u64,
-    body: ByteStream,
-) -> Result<u64, StorageError> {
-    let mut file = tokio::fs::File::create(part).await.map_err(backend)?;
-    let n = pump(&mut file, body, WHERE).await?;
-    drop(file);
-    let (upload, part, id) = (
-        upload.to_path_buf(),
-        part.to_path_buf(),
-        upload_id.to_owned(),
-    );
-    tokio::task::spawn_blocking(move || append_locked(&upload, &part, &id, offset))
+    let (path, id) = (upload.to_path_buf(), upload_id.to_owned());
+    let file = tokio::task::spawn_blocking(move || lock_at(&path, &id, offset))
         .await
-        .map_err(|e| backend(io::Error::other(e)))??;
-    Ok(n)
+        .map_err(joined)??;
+    // On failure the writing thread cuts the file back to `offset` before closing it (and so
+    // before the lock goes): the next attempt must find the file at `offset`.
+    write_body(file, body, Durability::FlushAlong, Some(offset))
+        .await
+        .map(|(_file, n)| n)
+        .map_err(|e| match e {
+            WriteError::Body(e) => StorageError::Body(e),
+            WriteError::File(e) => backend(e),
+        })
 }
 
-/// Appends `part` to `upload` when `upload` is exactly `offset` bytes long, holding an exclusive
-/// lock on `upload` for the check and the copy (the lock also excludes other processes).
-fn append_locked(
-    upload: &PathBuf,
-    part: &PathBuf,
-    upload_id: &str,
-    offset: u64,
-) -> Result<(), StorageError> {
-    let mut file = std::fs::OpenOptions::new()
+/// Opens `upload` for appending and locks it exclusively, once it is still the upload file and
+/// exactly `offset` bytes long.
+fn lock_at(upload: &PathBuf, upload_id: &str, offset: u64) -> Result<File, StorageError> {
+    let file = std::fs::OpenOptions::new()
         .append(true)
         .open(upload)
         .map_err(|e| missing_or_backend(upload_id, e))?;
     file.lock().map_err(backend)?;
     let meta = file.metadata().map_err(backend)?;
-    // Completion may have renamed the file while we waited for the lock: append nothing then.
+    // Completion may have renamed the file while we waited for the lock: write nothing then.
     match std::fs::metadata(upload) {
         Ok(now) if now.dev() == meta.dev() && now.ino() == meta.ino() => {}
         Ok(_) => return Err(StorageError::UploadNotFound(upload_id.to_owned())),
@@ -109,21 +81,11 @@ fn append_locked(
             got: offset,
         });
     }
-    let copied = std::fs::File::open(part)
-        .and_then(|mut src| io::copy(&mut src, &mut file))
-        .and_then(|_| file.sync_data());
-    if let Err(e) = copied {
-        // Never leave half a chunk behind: the next attempt must find the file at `offset`.
-        if let Err(cut) = file.set_len(offset) {
-            tracing::error!(upload.id = %upload_id, error = %cut, "could not cut back a failed chunk");
-        }
-        return Err(backend(e));
-    }
-    Ok(())
+    Ok(file)
 }
 
-/// Renames the upload file to `target` holding its lock, so no chunk is appended to a blob that
-/// has been completed.
+/// Flushes the upload file to disk and renames it to `target` holding its lock, so no chunk is
+/// appended to a blob that has been completed.
 pub(super) async fn rename_locked(
     upload: &Path,
     target: &Path,
@@ -140,6 +102,8 @@ pub(super) async fn rename_locked(
         let file = std::fs::File::open(&upload).map_err(|e| missing_or_backend(&id, e))?;
         file.lock()
             .map_err(|e| StorageError::backend("complete_upload", &final_path, e))?;
+        file.sync_data()
+            .map_err(|e| StorageError::backend("complete_upload", &final_path, e))?;
         std::fs::rename(&upload, &target)
             .map_err(|e| StorageError::backend("complete_upload", &final_path, e))
     })
@@ -150,6 +114,7 @@ pub(super) async fn rename_locked(
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
+    use std::time::Duration;
 
     use bytes::Bytes;
     use futures_util::StreamExt;
@@ -163,6 +128,44 @@ mod tests {
             .map(|start| Ok(Bytes::from(vec![seed; 4096.min(len - start)])))
             .collect();
         futures_util::stream::iter(data).boxed()
+    }
+
+    /// A chunk whose request goes away midway (its future dropped, as actix does when the client
+    /// disconnects) is cut back and unlocks the upload, which then takes the retry.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropped_chunk_is_cut_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = LocalStorage::new(&LocalStorageParams {
+            storage_path: dir.path().to_path_buf(),
+        });
+        let st = s.begin_upload().await.expect("begin");
+        s.upload_chunk(&st, 0, body(1, 10_000))
+            .await
+            .expect("first");
+        let stalled = body(2, 50_000)
+            .chain(futures_util::stream::pending())
+            .boxed();
+        let dropped = tokio::time::timeout(
+            Duration::from_millis(300),
+            s.upload_chunk(&st, 10_000, stalled),
+        )
+        .await;
+        assert!(dropped.is_err(), "the stalled chunk must still be running");
+        let retry = tokio::time::timeout(
+            Duration::from_secs(10),
+            s.upload_chunk(&st, 10_000, body(3, 5_000)),
+        )
+        .await
+        .expect("the lock was released")
+        .expect("retry at the old offset");
+        assert_eq!(retry.0, 5_000);
+        s.complete_upload(&st, "sha256/cd/cdef")
+            .await
+            .expect("complete");
+        let got = s.get_bytes("sha256/cd/cdef", 1_000_000).await.expect("get");
+        assert_eq!(got.len(), 15_000);
+        assert!(got[..10_000].iter().all(|b| *b == 1));
+        assert!(got[10_000..].iter().all(|b| *b == 3));
     }
 
     /// Many writers race for offset 0 of one upload: one wins, the file holds its bytes only.
