@@ -9,6 +9,14 @@
 //!   cores). Figures: monolithic and chunked push, pull throughput, time to first byte and
 //!   server CPU per GB, manifest GETs/s at 16 and 64 connections (`wrk`), manifest PUT p50/p90,
 //!   and peak RSS while a 1 GiB blob is pushed beside 16 pulling clients.
+//! - `cargo xtask bench pull` / `cargo xtask bench manifest`: only the pull figures (throughput,
+//!   time to first byte, server CPU per GB) or only the manifest GETs/s, for both registries in
+//!   the same run; the report goes to `target/bench/report-pull.md` / `report-manifest.md`.
+//! - `cargo xtask bench push`: only the monolithic and chunked push figures, for both registries
+//!   in the same run (`target/bench/report-push.md`).
+//! - `BENCH_QUAY_BIN=/path/to/quay`: measure that binary instead of building one (to compare
+//!   two builds against distribution); `BENCH_RUN_DIR=/some/dir`: the servers' directories and
+//!   the report go there instead of `target/bench/` (for runs that overlap another one).
 //! - `cargo xtask bench clients`: the real-client scenarios of `tests/tests/it/clients.rs`
 //!   against distribution, a smoke check of the test harness itself (not of quay), kept out of
 //!   the default test suite.
@@ -25,14 +33,19 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use measure::Figures;
+use measure::{Figures, Scope};
 
 /// Entry point of `cargo xtask bench`.
 pub fn run(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
-        None => full(),
+        None => full(Scope::All),
+        Some("pull") => full(Scope::Pull),
+        Some("manifest") => full(Scope::Manifest),
+        Some("push") => full(Scope::Push),
         Some("clients") => peer_clients(),
-        Some(other) => bail!("unknown `bench {other}`: usage: cargo xtask bench [clients]"),
+        Some(other) => {
+            bail!("unknown `bench {other}`: usage: cargo xtask bench [pull|manifest|push|clients]")
+        }
     }
 }
 
@@ -61,6 +74,13 @@ fn peer_clients() -> Result<()> {
 }
 
 fn build_release() -> Result<std::path::PathBuf> {
+    if let Some(bin) = std::env::var_os("BENCH_QUAY_BIN") {
+        eprintln!(
+            "bench: measuring {} (BENCH_QUAY_BIN)",
+            bin.to_string_lossy()
+        );
+        return Ok(bin.into());
+    }
     eprintln!("bench: cargo build --release -p quay");
     let status = cargo()
         .args([
@@ -87,11 +107,12 @@ fn measure_one(
     rt: &tokio::runtime::Runtime,
     start: impl FnOnce() -> Result<servers::Running>,
     blobs: &data::Blobs,
+    scope: Scope,
     name: &'static str,
     notes: &mut Vec<String>,
 ) -> Figures {
     let result = start().and_then(|server| {
-        let figures = rt.block_on(measure::run(&server, blobs));
+        let figures = rt.block_on(measure::run(&server, blobs, scope));
         server.stop_and_clean();
         figures
     });
@@ -102,13 +123,17 @@ fn measure_one(
     })
 }
 
-fn full() -> Result<()> {
+fn full(scope: Scope) -> Result<()> {
     let started = Instant::now();
     crate::clients::ensure()?;
     let bin = build_release()?;
     let measured = Instant::now();
     let dir = crate::services::root().join("target").join("bench");
     let blobs = data::prepare(&dir.join("data"))?;
+    // Server directories and report: `BENCH_RUN_DIR` lets two runs share the machine without
+    // removing each other's servers' data (the blobs stay in `target/bench/data`).
+    let dir = std::env::var_os("BENCH_RUN_DIR").map_or(dir, std::path::PathBuf::from);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -118,6 +143,7 @@ fn full() -> Result<()> {
         &rt,
         || servers::distribution(&dir.join("distribution")),
         &blobs,
+        scope,
         "distribution",
         &mut notes,
     );
@@ -125,6 +151,7 @@ fn full() -> Result<()> {
         &rt,
         || servers::quay(&bin, &dir.join("quay")),
         &blobs,
+        scope,
         "quay",
         &mut notes,
     );
@@ -137,7 +164,7 @@ fn full() -> Result<()> {
     );
     notes.push(format!(
         "sha256sum on this machine: {:.2} GB/s (one core; every push is hashed server-side)",
-        sha256_rate(&dir.join("data").join("mono-256m.bin"))
+        sha256_rate(&crate::services::root().join("target/bench/data/mono-256m.bin"))
     ));
     notes.push(format!(
         "machine: {} cores; client and server share them; loopback HTTP/1.1; one server runs at a time",
@@ -155,7 +182,13 @@ fn full() -> Result<()> {
     ));
     let text = report::render(&quay, &peer, &notes);
     println!("{text}");
-    write_report(&dir, &text)
+    let file = match scope {
+        Scope::All => "report.md",
+        Scope::Pull => "report-pull.md",
+        Scope::Manifest => "report-manifest.md",
+        Scope::Push => "report-push.md",
+    };
+    write_report(&dir.join(file), &text)
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute figures: the machine is shared, so say how busy it was.
@@ -188,9 +221,8 @@ fn peer_version() -> String {
         .unwrap_or_default()
 }
 
-fn write_report(dir: &Path, text: &str) -> Result<()> {
-    let path = dir.join("report.md");
-    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+fn write_report(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
     eprintln!("bench: report written to {}", path.display());
     Ok(())
 }

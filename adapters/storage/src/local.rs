@@ -2,29 +2,30 @@
 //!
 //! - whole-object writes go to a hidden sibling `.<name>.<uuid>.partial` and are renamed into
 //!   place, so a failed write never shows a partial file (Quay writes in place; we are stricter);
-//! - a chunked upload is the file `uploads/<uuid>`, which grows only by whole chunks: a chunk
-//!   streams into its own part file and is appended under a file lock only if the upload is
-//!   still at the chunk's offset ([`chunk`]), so concurrent writers of one upload cannot mix
-//!   their bytes and a failed chunk leaves nothing; completion renames the file to the final
-//!   path under the same lock, and no chunk is appended after that; `storage_metadata` is `{}` as in Quay;
+//! - a chunked upload is the file `uploads/<uuid>`, which grows only by whole chunks: a chunk is
+//!   written into it under a file lock only if the upload is still at the chunk's offset
+//!   ([`chunk`]), so concurrent writers of one upload cannot mix
+//!   their bytes and a failed chunk is cut back; completion flushes the file to disk and renames
+//!   it to the final path under the same lock, and no chunk is appended after that; `storage_metadata` is `{}` as in Quay;
+//! - bodies are written by a blocking thread fed through a bounded queue ([`write`]), so the
+//!   request task reads and hashes while the previous chunks are written;
 //! - no direct-download URLs: blobs stream through quay-rs.
 
-use std::io::{self, SeekFrom};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
-use bytes::BytesMut;
 use futures_util::StreamExt;
 use quay_domain::storage_path::StoragePath;
-use quay_ports::storage::stream::next_chunk;
 use quay_ports::storage::{
     BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, ListedObject, ObjectMeta, StorageError,
     UploadState,
 };
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use url::Url;
 
 mod chunk;
+mod read;
+mod write;
 
 /// `LocalStorage` parameters (`DISTRIBUTED_STORAGE_CONFIG[loc] = ["LocalStorage", {...}]`).
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -39,8 +40,6 @@ pub struct LocalStorageParams {
 pub struct LocalStorage {
     root: PathBuf,
 }
-
-const READ_BUF: usize = 64 * 1024;
 
 impl LocalStorage {
     /// A driver rooted at `params.storage_path` (created on first write).
@@ -96,26 +95,6 @@ async fn ensure_parent(p: &Path, path: &str) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Copies `body` into `file`; returns the count. Body failures are `Body`.
-async fn pump(
-    file: &mut tokio::fs::File,
-    mut body: ByteStream,
-    path: &str,
-) -> Result<u64, StorageError> {
-    let mut n = 0u64;
-    while let Some(chunk) = next_chunk(&mut body).await {
-        let chunk = chunk.map_err(StorageError::Body)?;
-        file.write_all(&chunk)
-            .await
-            .map_err(|e| StorageError::backend("write", path, e))?;
-        n += chunk.len() as u64;
-    }
-    file.flush()
-        .await
-        .map_err(|e| StorageError::backend("write", path, e))?;
-    Ok(n)
-}
-
 fn modified_unix(meta: &std::fs::Metadata) -> Option<i64> {
     meta.modified()
         .ok()
@@ -166,49 +145,15 @@ impl BlobStorage for LocalStorage {
     }
 
     async fn get(&self, path: &str, range: Option<ByteRange>) -> Result<ByteStream, StorageError> {
-        let mut file = tokio::fs::File::open(self.abs(path)?)
+        let stream = read::open(self.abs(path)?, range.map(|r| (r.start, r.end)))
             .await
-            .map_err(|e| io_err("open", path, e))?;
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| StorageError::backend("stat", path, e))?
-            .len();
-        let (start, end) = match range {
-            None => (0, size),
-            Some(r) => (r.start, r.end.unwrap_or(size).min(size)),
-        };
-        if start > size || (start == size && size > 0 && range.is_some()) {
-            return Err(StorageError::InvalidRange {
+            .map_err(|e| io_err("read", path, e))?;
+        match stream {
+            Some(stream) => Ok(stream.boxed()),
+            None => Err(StorageError::InvalidRange {
                 path: path.to_string(),
-            });
+            }),
         }
-        file.seek(SeekFrom::Start(start))
-            .await
-            .map_err(|e| StorageError::backend("seek", path, e))?;
-        let remaining = end.saturating_sub(start);
-        let stream = futures_util::stream::unfold((file, remaining), |(mut f, left)| async move {
-            if left == 0 {
-                return None;
-            }
-            let want = usize::try_from(left.min(READ_BUF as u64)).unwrap_or(READ_BUF);
-            let mut buf = BytesMut::zeroed(want);
-            match f.read(&mut buf).await {
-                Ok(0) => Some((
-                    Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "file shrank while read",
-                    )),
-                    (f, 0),
-                )),
-                Ok(n) => {
-                    buf.truncate(n);
-                    Some((Ok(buf.freeze()), (f, left - n as u64)))
-                }
-                Err(e) => Some((Err(e), (f, 0))),
-            }
-        });
-        Ok(stream.boxed())
     }
 
     async fn put(
@@ -224,19 +169,21 @@ impl BlobStorage for LocalStorage {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let tmp = target.with_file_name(format!(".{name}.{}.partial", uuid::Uuid::new_v4()));
-        let mut file = tokio::fs::File::create(&tmp)
+        let file = tokio::fs::File::create(&tmp)
             .await
-            .map_err(|e| StorageError::backend("create", path, e))?;
-        let result = pump(&mut file, body, path)
+            .map_err(|e| StorageError::backend("create", path, e))?
+            .into_std()
+            .await;
+        let result = write::write_body(file, body, write::Durability::Cached, None)
             .await
-            .and_then(|n| match size_hint {
+            .map_err(|e| e.into_storage("write", path))
+            .and_then(|(_, n)| match size_hint {
                 Some(exp) if exp != n => Err(StorageError::SizeMismatch {
                     expected: exp,
                     actual: n,
                 }),
                 _ => Ok(n),
             });
-        drop(file);
         match result {
             Ok(n) => {
                 tokio::fs::rename(&tmp, &target)

@@ -14,6 +14,11 @@
 //! - repositories marked for deletion are unknown; non-image repositories are `UNSUPPORTED` 405;
 //! - writes of a read-only registry are `DENIED` 405 (`is_readonly`), with `DISABLE_PUSHES`
 //!   `METHOD NOT ALLOWED` 405, both only for callers who could otherwise push.
+//!
+//! The repository of a pull the token grants, and the performer of its action log entry, come
+//! from a cache of at most [`super::lookup_cache::LOOKUP_TTL_S`] seconds (as Quay caches
+//! repository lookups); a pull relying on public visibility and a push always read the
+//! repository afresh, and a push makes the next pull do so too.
 
 use quay_domain::name::NamespaceName;
 use quay_domain::reference::RepositoryPath;
@@ -22,7 +27,17 @@ use quay_domain::repository::{Repository, RepositoryKind, RepositoryState, Visib
 use quay_domain::user::{Account, AccountKind, EmailAddress};
 use quay_ports::store::{NewOrganization, NewRepository, UserStoreError};
 
+use super::lookup_cache::TtlCache;
 use super::{Caller, Registry, RegistryFailure};
+
+/// The pull-side lookups [`Registry`] caches briefly ([`super::lookup_cache`]).
+#[derive(Debug, Default)]
+pub(crate) struct PullLookups {
+    /// `namespace/name` → repository found for a pull.
+    repositories: TtlCache<Repository>,
+    /// Username → the performer of a pull.
+    performers: TtlCache<Account>,
+}
 
 /// What the caller needs on the repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,13 +76,17 @@ impl Registry {
             Need::Pull => caller.identity.can(&full, "pull"),
             Need::Push => caller.identity.can(&full, "push"),
         };
-        let found = self
-            .ports
-            .repositories
-            .find_repository(&path.namespace, &path.repository)
-            .await
-            .map_err(|e| RegistryFailure::internal("looking up a repository", e))?
-            .filter(|r| r.state != RepositoryState::MarkedForDeletion);
+        let found = match need {
+            // A granted pull does not depend on the visibility: a recent lookup serves.
+            Need::Pull if granted => self.pulled_repository(path, &full).await?,
+            Need::Pull => self.find_repository(path).await?,
+            Need::Push => {
+                // A push reads afresh, and so does the next pull (the push may create the
+                // repository, or find it changed).
+                self.lookups.repositories.forget(&full);
+                self.find_repository(path).await?
+            }
+        };
         if !granted {
             let public_read = need == Need::Pull
                 && self.settings.anonymous_access
@@ -82,7 +101,7 @@ impl Registry {
             (Some(r), _) => r,
             (None, Need::Pull) => {
                 return Err(RegistryError::new(ErrorKind::NameUnknown)
-                    .with_detail_message("repository not found")
+                    .with_message("repository not found")
                     .into());
             }
             (None, Need::Push) => self.create_on_push(caller, path).await?,
@@ -95,6 +114,57 @@ impl Registry {
                 .into());
         }
         Ok(repo)
+    }
+
+    async fn find_repository(
+        &self,
+        path: &RepositoryPath,
+    ) -> Result<Option<Repository>, RegistryFailure> {
+        Ok(self
+            .ports
+            .repositories
+            .find_repository(&path.namespace, &path.repository)
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up a repository", e))?
+            .filter(|r| r.state != RepositoryState::MarkedForDeletion))
+    }
+
+    /// The repository a pull reads, from the short-lived cache when it was found recently
+    /// ([`super::lookup_cache`]; misses are never cached).
+    async fn pulled_repository(
+        &self,
+        path: &RepositoryPath,
+        full: &str,
+    ) -> Result<Option<Repository>, RegistryFailure> {
+        let now = self.now();
+        if let Some(repo) = self.lookups.repositories.get(full, now) {
+            return Ok(Some(repo));
+        }
+        let found = self.find_repository(path).await?;
+        if let Some(repo) = &found {
+            self.lookups.repositories.put(full, repo.clone(), now);
+        }
+        Ok(found)
+    }
+
+    /// The performer of a pull's action log entry: [`Self::performer`], from the short-lived
+    /// cache when it was found recently (misses are never cached).
+    pub(crate) async fn pull_performer(
+        &self,
+        caller: &Caller,
+    ) -> Result<Option<Account>, RegistryFailure> {
+        let Some(subject) = caller.identity.subject.as_deref() else {
+            return Ok(None);
+        };
+        let now = self.now();
+        if let Some(account) = self.lookups.performers.get(subject, now) {
+            return Ok(Some(account));
+        }
+        let found = self.performer(caller).await?;
+        if let Some(account) = &found {
+            self.lookups.performers.put(subject, account.clone(), now);
+        }
+        Ok(found)
     }
 
     /// The account behind the caller's token, if any.
@@ -167,8 +237,7 @@ impl Registry {
     ) -> Result<Account, RegistryFailure> {
         let unknown = || {
             RegistryFailure::Error(
-                RegistryError::new(ErrorKind::NameUnknown)
-                    .with_detail_message("repository not found"),
+                RegistryError::new(ErrorKind::NameUnknown).with_message("repository not found"),
             )
         };
         let Some(user) = performer.filter(|a| a.kind == AccountKind::User) else {
