@@ -20,6 +20,7 @@
 
 pub mod cleanup;
 pub mod error;
+pub mod locations;
 pub mod redirect;
 pub mod signing;
 pub mod stream;
@@ -116,6 +117,15 @@ pub struct DownloadUrlRequest {
     /// Extra arguments CDN drivers append to their URL, in order (Quay passes `username`,
     /// `namespace`, `repo_name`, `cdn_specific` and CloudFront url-encodes them onto the URL).
     pub cdn_arguments: Vec<(String, String)>,
+    /// The pulling user (`None` for anonymous pulls); CloudFlare and Akamai add it to the URL.
+    pub username: Option<String>,
+    /// The repository name (without namespace); CloudFlare and Akamai add it to the URL.
+    pub repo_name: Option<String>,
+    /// The namespace is in `CDN_SPECIFIC_NAMESPACES`: CloudFlare and Akamai never bypass the
+    /// CDN for it.
+    pub cdn_specific: bool,
+    /// The request's `Host` header (`MultiCDNStorage` host rules).
+    pub host: Option<String>,
 }
 
 impl DownloadUrlRequest {
@@ -128,7 +138,39 @@ impl DownloadUrlRequest {
             client_ip: None,
             namespace: None,
             cdn_arguments: Vec::new(),
+            username: None,
+            repo_name: None,
+            cdn_specific: false,
+            host: None,
         }
+    }
+
+    /// Sets what Quay's blob download passes as keyword arguments (`username`, `namespace`,
+    /// `repo_name`, `cdn_specific`), including their Python text in `cdn_arguments`
+    /// (`None`/`True`/`False` as `str()` writes them, which CloudFront url-encodes).
+    #[must_use]
+    pub fn with_pull_context(
+        mut self,
+        username: Option<&str>,
+        namespace: &str,
+        repo_name: &str,
+        cdn_specific: bool,
+    ) -> Self {
+        let py = |v: Option<&str>| v.map_or_else(|| "None".to_owned(), str::to_owned);
+        self.cdn_arguments = vec![
+            ("username".to_owned(), py(username)),
+            ("namespace".to_owned(), namespace.to_owned()),
+            ("repo_name".to_owned(), repo_name.to_owned()),
+            (
+                "cdn_specific".to_owned(),
+                if cdn_specific { "True" } else { "False" }.to_owned(),
+            ),
+        ];
+        self.username = username.map(str::to_owned);
+        self.namespace = Some(namespace.to_owned());
+        self.repo_name = Some(repo_name.to_owned());
+        self.cdn_specific = cdn_specific;
+        self
     }
 
     /// The expiry instant, Unix seconds.
@@ -193,6 +235,12 @@ pub trait BlobStorage: Send + Sync + Debug {
         path: &str,
         request: &DownloadUrlRequest,
     ) -> Result<Option<Url>, StorageError>;
+
+    /// Whether clients may resume downloads with byte ranges (Quay's
+    /// `get_supports_resumable_downloads`: true for the S3 family, which answers `Accept-Ranges`).
+    fn supports_resumable_downloads(&self) -> bool {
+        false
+    }
 
     /// Starts a chunked upload.
     ///

@@ -13,6 +13,7 @@
 
 use std::sync::Arc;
 
+use quay_ports::storage::locations::StorageLocations;
 use quay_ports::storage::{BlobStorage, DownloadUrlRequest, StorageError};
 use url::Url;
 
@@ -220,5 +221,13 @@ impl DistributedStorage {
             placed.push(target.clone());
         }
         Ok(placed)
+    }
+}
+
+impl StorageLocations for DistributedStorage {
+    fn for_read(&self, placements: &[String]) -> Option<(String, Arc<dyn BlobStorage>)> {
+        DistributedStorage::for_read(self, placements, "")
+            .ok()
+            .map(|(name, s)| (name.to_owned(), Arc::clone(s)))
     }
 }

@@ -8,12 +8,14 @@ use std::sync::Arc;
 
 use quay_ports::storage::cleanup::ChunkCleanupSink;
 use quay_ports::storage::redirect::ClientNetwork;
-use quay_ports::storage::signing::{CdnUrlSigner, StorageCrypto};
+use quay_ports::storage::signing::{CdnSignerFactory, StorageCrypto};
+
+mod cdn;
 use quay_ports::storage::{BlobStorage, StorageError};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::s3::cloudfront::{CloudFrontedS3Storage, CloudFrontedS3StorageParams};
+use crate::aws_credentials::DefaultChain;
 use crate::s3::params::{
     GoogleCloudStorageParams, IbmCloudStorageParams, RadosGwStorageParams, S3StorageParams,
 };
@@ -33,6 +35,9 @@ pub const DRIVER_NAMES: &[&str] = &[
     "IBMCloudStorage",
     "STSS3Storage",
     "CloudFrontedS3Storage",
+    "CloudFlareStorage",
+    "AkamaiS3Storage",
+    "MultiCDNStorage",
     "SwiftStorage",
     "AzureStorage",
 ];
@@ -88,12 +93,15 @@ pub enum BuildError {
 pub struct DriverDeps {
     /// MACs and hashes for request signing (quay-fips).
     pub crypto: Arc<dyn StorageCrypto>,
-    /// CloudFront URL signer for `CloudFrontedS3Storage`, built from its key file and key id.
-    pub cdn_signer: Option<Arc<dyn CdnUrlSigner>>,
+    /// Builds the URL signers of `CloudFrontedS3Storage`, `CloudFlareStorage` and
+    /// `AkamaiS3Storage` from their parameters (quay-fips).
+    pub cdn_signers: Option<Arc<dyn CdnSignerFactory>>,
     /// Client network resolution (AWS ip-ranges) for CDN drivers.
     pub client_network: Option<Arc<dyn ClientNetwork>>,
     /// The `chunk_cleanup` queue for Swift.
     pub chunk_cleanup: Option<Arc<dyn ChunkCleanupSink>>,
+    /// The AWS default credential chain, for S3-family locations without keys.
+    pub aws_chain: Option<Arc<DefaultChain>>,
 }
 
 fn params<T: DeserializeOwned>(location: &str, driver: &str, v: &Value) -> Result<T, BuildError> {
@@ -102,6 +110,37 @@ fn params<T: DeserializeOwned>(location: &str, driver: &str, v: &Value) -> Resul
         driver: driver.to_string(),
         source,
     })
+}
+
+/// An `S3Storage` from `S3Storage`-shaped parameters: static keys, or the AWS default chain when
+/// none are configured (as boto3 does for Quay). `path_style` forces path-style addressing.
+fn s3_driver(
+    location: &str,
+    driver: &str,
+    p: &crate::s3::S3StorageParams,
+    deps: &DriverDeps,
+    path_style: bool,
+) -> Result<S3Storage, BuildError> {
+    let wrap = |source| BuildError::Driver {
+        location: location.to_string(),
+        source,
+    };
+    let crypto = deps.crypto.clone();
+    if p.uses_default_chain() {
+        let Some(chain) = deps.aws_chain.clone() else {
+            return Err(BuildError::Missing {
+                location: location.to_string(),
+                driver: driver.to_string(),
+                what: "s3_access_key/s3_secret_key or the AWS default credential chain",
+            });
+        };
+        let mut cfg = p.to_chain_config().map_err(wrap)?;
+        cfg.virtual_host &= !path_style;
+        return S3Storage::with_default_chain(cfg, chain, crypto).map_err(wrap);
+    }
+    let mut cfg = p.to_config().map_err(wrap)?;
+    cfg.virtual_host &= !path_style;
+    S3Storage::new(cfg, crypto).map_err(wrap)
 }
 
 /// Builds the driver of one location.
@@ -126,7 +165,7 @@ pub fn build_driver(
         }
         "S3Storage" => {
             let p: S3StorageParams = params(location, driver, raw)?;
-            Arc::new(S3Storage::new(p.to_config().map_err(wrap)?, crypto).map_err(wrap)?)
+            Arc::new(s3_driver(location, driver, &p, deps, false)?)
         }
         "RadosGWStorage" | "RHOCSStorage" => {
             let p: RadosGwStorageParams = params(location, driver, raw)?;
@@ -148,22 +187,8 @@ pub fn build_driver(
                     .map_err(wrap)?,
             )
         }
-        "CloudFrontedS3Storage" => {
-            let p: CloudFrontedS3StorageParams = params(location, driver, raw)?;
-            let Some(signer) = deps.cdn_signer.clone() else {
-                return Err(BuildError::Missing {
-                    location: location.to_string(),
-                    driver: driver.to_string(),
-                    what: "a CloudFront URL signer",
-                });
-            };
-            let s3 = S3Storage::new(p.s3.to_config().map_err(wrap)?, crypto).map_err(wrap)?;
-            Arc::new(CloudFrontedS3Storage::new(
-                s3,
-                &p,
-                signer,
-                deps.client_network.clone(),
-            ))
+        "CloudFrontedS3Storage" | "CloudFlareStorage" | "AkamaiS3Storage" | "MultiCDNStorage" => {
+            cdn::build(location, driver, raw, deps)?
         }
         "SwiftStorage" => {
             let p: SwiftStorageParams = params(location, driver, raw)?;
@@ -263,9 +288,10 @@ mod tests {
     fn deps() -> DriverDeps {
         DriverDeps {
             crypto: Arc::new(NoCrypto),
-            cdn_signer: None,
+            cdn_signers: None,
             client_network: None,
             chunk_cleanup: None,
+            aws_chain: None,
         }
     }
 

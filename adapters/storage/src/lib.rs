@@ -1,11 +1,15 @@
 //! Blob storage drivers of quay-rs.
 #![doc = include_str!("../README.md")]
 
+pub mod aws_credentials;
 pub mod azure;
+pub mod cdn;
 pub mod distributed;
 pub mod factory;
 pub mod http;
+pub mod ipranges;
 pub mod local;
+pub mod proxy_backend;
 pub mod pyjson;
 pub mod s3;
 pub mod swift;

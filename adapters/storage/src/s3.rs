@@ -42,6 +42,10 @@ use sigv4::Signer;
 /// Part size of multipart writes of unknown length.
 const PART: usize = 8 * 1024 * 1024;
 
+/// Bodies up to this size are read into memory first so that their `PUT` can be retried on a
+/// transient failure (a streamed body cannot be sent twice).
+const RETRYABLE_PUT: u64 = 1024 * 1024;
+
 /// An S3-family storage location.
 #[derive(Debug, Clone)]
 pub struct S3Storage {
@@ -54,6 +58,7 @@ struct Inner {
     client: reqwest::Client,
     signer: Signer,
     sts: Option<sts::AssumedRole>,
+    chain: Option<Arc<crate::aws_credentials::DefaultChain>>,
 }
 
 /// One S3 request before signing.
@@ -97,6 +102,30 @@ impl S3Storage {
                 client,
                 signer,
                 sts: None,
+                chain: None,
+            }),
+        })
+    }
+
+    /// A driver for `cfg` (whose credentials are ignored) signing with the credentials the AWS
+    /// default chain finds (Quay's drivers configured without keys).
+    ///
+    /// # Errors
+    /// `Backend` when the HTTP client cannot be built.
+    pub fn with_default_chain(
+        cfg: S3Config,
+        chain: Arc<crate::aws_credentials::DefaultChain>,
+        crypto: Arc<dyn StorageCrypto>,
+    ) -> Result<Self, StorageError> {
+        let client = http::client(cfg.connect_timeout, cfg.read_timeout)?;
+        let signer = Signer::new(crypto, &cfg.region, "s3");
+        Ok(Self {
+            inner: Arc::new(Inner {
+                cfg,
+                client,
+                signer,
+                sts: None,
+                chain: Some(chain),
             }),
         })
     }
@@ -119,6 +148,7 @@ impl S3Storage {
                 client,
                 signer,
                 sts: Some(role),
+                chain: None,
             }),
         })
     }
@@ -169,6 +199,10 @@ impl BlobStorage for S3Storage {
     ) -> Result<u64, StorageError> {
         let key = self.inner.key(path);
         match size_hint {
+            Some(len) if len <= RETRYABLE_PUT => {
+                let data = collect_small(body, len).await?;
+                self.inner.put_bytes(&key, path, data).await
+            }
             Some(len) if len <= 5 * 1024 * 1024 * 1024 => {
                 self.inner.put_streamed(&key, path, body, len).await
             }
@@ -199,6 +233,10 @@ impl BlobStorage for S3Storage {
         self.inner.presign(path, request).await.map(Some)
     }
 
+    fn supports_resumable_downloads(&self) -> bool {
+        true
+    }
+
     async fn begin_upload(&self) -> Result<UploadState, StorageError> {
         Ok(chunked::begin())
     }
@@ -227,4 +265,28 @@ impl BlobStorage for S3Storage {
     async fn list(&self, prefix: &str) -> Result<Vec<ListedObject>, StorageError> {
         self.inner.list(prefix).await
     }
+}
+
+/// Reads a body announced as `len` bytes (at most [`RETRYABLE_PUT`]) into memory.
+async fn collect_small(
+    mut body: quay_ports::storage::ByteStream,
+    len: u64,
+) -> Result<bytes::Bytes, StorageError> {
+    use futures_util::StreamExt as _;
+    let mut buf = bytes::BytesMut::with_capacity(usize::try_from(len).unwrap_or(0));
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(StorageError::Body)?;
+        buf.extend_from_slice(&chunk);
+        if buf.len() as u64 > len {
+            break;
+        }
+    }
+    let actual = buf.len() as u64;
+    if actual != len {
+        return Err(StorageError::SizeMismatch {
+            expected: len,
+            actual,
+        });
+    }
+    Ok(buf.freeze())
 }

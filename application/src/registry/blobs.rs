@@ -1,14 +1,24 @@
 //! `HEAD`/`GET /v2/<name>/blobs/<digest>` (Quay's `check_blob_exists` and `download_blob`).
 //!
 //! A blob is served when it is visible in the repository (linked by a manifest or a recent
-//! upload). When the storage can sign a direct URL the client is redirected there; otherwise
-//! the bytes are streamed, optionally a single byte range of them.
+//! upload). It is read from the location its placements (`imagestorageplacement`) prefer
+//! (`DISTRIBUTED_STORAGE_PREFERENCE` order, as Quay's `DistributedStorage`). When that
+//! location's driver signs a direct URL the client is redirected there — through
+//! `/_storage_proxy/` with `FEATURE_PROXY_STORAGE` — with the pulling user, namespace,
+//! repository, `CDN_SPECIFIC_NAMESPACES` and the client address passed to CDN drivers; otherwise
+//! the bytes are streamed, optionally a single byte range of them. `Accept-Ranges: bytes` is
+//! announced when the location supports resumable downloads (the S3 family).
+
+use std::sync::Arc;
 
 use quay_domain::digest::Digest;
 use quay_domain::reference::RepositoryPath;
 use quay_domain::registry_error::{ErrorKind, RegistryError};
 use quay_domain::storage_path::StoragePath;
-use quay_ports::storage::{ByteRange, ByteStream, DownloadUrlRequest, StorageError};
+use quay_ports::storage::redirect::{
+    BlobDelivery, DIRECT_DOWNLOAD_EXPIRY_SECS, encode_proxy_token,
+};
+use quay_ports::storage::{BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, StorageError};
 
 use super::access::Need;
 use super::{Caller, Registry, RegistryFailure};
@@ -20,6 +30,8 @@ pub struct BlobMeta {
     pub digest: Digest,
     /// Its size in bytes.
     pub size: u64,
+    /// The storage it is read from supports range requests (`Accept-Ranges: bytes`).
+    pub accept_ranges: bool,
 }
 
 /// What `GET` answers.
@@ -55,7 +67,58 @@ fn blob_unknown() -> RegistryFailure {
     RegistryFailure::kind(ErrorKind::BlobUnknown)
 }
 
+/// A visible blob and the storage to read it from.
+struct Located {
+    meta: BlobMeta,
+    storage: Arc<dyn BlobStorage>,
+}
+
 impl Registry {
+    /// The storage to read a blob placed in `placements` from: the preferred placement's
+    /// location; the upload location when no placement names a configured location (Quay would
+    /// fail; rows written before a location was renamed stay readable where uploads go).
+    pub(crate) fn read_storage(&self, placements: &[String]) -> Arc<dyn BlobStorage> {
+        match self.ports.locations.for_read(placements) {
+            Some((_, storage)) => storage,
+            None => {
+                tracing::debug!(
+                    ?placements,
+                    "no configured location holds the blob; reading the upload location"
+                );
+                Arc::clone(&self.ports.storage)
+            }
+        }
+    }
+
+    async fn locate_blob(
+        &self,
+        caller: &Caller,
+        path: &RepositoryPath,
+        digest: &Digest,
+    ) -> Result<Located, RegistryFailure> {
+        let repo = self.repository_for(caller, path, Need::Pull).await?;
+        let record = self
+            .ports
+            .blobs
+            .find_repository_blob(repo.id, digest.as_str(), self.now())
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up a blob", e))?
+            .ok_or_else(blob_unknown)?;
+        let storage = self.read_storage(&record.locations);
+        let size = match record.size {
+            Some(size) => size,
+            None => stored_size(storage.as_ref(), digest).await?,
+        };
+        Ok(Located {
+            meta: BlobMeta {
+                digest: digest.clone(),
+                size,
+                accept_ranges: storage.supports_resumable_downloads(),
+            },
+            storage,
+        })
+    }
+
     /// Checks a blob (`HEAD`).
     ///
     /// # Errors
@@ -66,33 +129,49 @@ impl Registry {
         path: &RepositoryPath,
         digest: &Digest,
     ) -> Result<BlobMeta, RegistryFailure> {
-        let repo = self.repository_for(caller, path, Need::Pull).await?;
-        let record = self
-            .ports
-            .blobs
-            .find_repository_blob(repo.id, digest.as_str(), self.now())
-            .await
-            .map_err(|e| RegistryFailure::internal("looking up a blob", e))?
-            .ok_or_else(blob_unknown)?;
-        let size = match record.size {
-            Some(size) => size,
-            None => self.stored_size(digest).await?,
-        };
-        Ok(BlobMeta {
-            digest: digest.clone(),
-            size,
-        })
+        Ok(self.locate_blob(caller, path, digest).await?.meta)
     }
 
-    async fn stored_size(&self, digest: &Digest) -> Result<u64, RegistryFailure> {
-        let path = StoragePath::for_blob(digest.as_str()).map_err(|_| blob_unknown())?;
-        self.ports
-            .storage
-            .stat(path.as_str())
+    /// The direct-download answer for a blob at `storage_path`: the driver's signed URL, passed
+    /// through the download policy (`FEATURE_PROXY_STORAGE`), or `Stream`.
+    async fn delivery(
+        &self,
+        caller: &Caller,
+        path: &RepositoryPath,
+        storage: &dyn BlobStorage,
+        storage_path: &str,
+    ) -> Result<BlobDelivery, RegistryFailure> {
+        let policy = &self.settings.download;
+        let namespace = path.namespace.as_str();
+        let now = self.now().timestamp();
+        let mut request = DownloadUrlRequest::get(
+            now,
+            std::time::Duration::from_secs(DIRECT_DOWNLOAD_EXPIRY_SECS),
+        )
+        .with_pull_context(
+            caller.identity.subject.as_deref(),
+            namespace,
+            path.repository.as_str(),
+            policy.is_cdn_specific(namespace),
+        );
+        request.client_ip = caller.ip.as_deref().and_then(|ip| ip.parse().ok());
+        request.host.clone_from(&caller.host);
+        let url = storage
+            .direct_download_url(storage_path, &request)
             .await
-            .map_err(|e| RegistryFailure::internal("reading blob metadata", e))?
-            .map(|m| m.size)
-            .ok_or_else(blob_unknown)
+            .map_err(|e| RegistryFailure::internal("signing a download URL", e))?;
+        policy.decide(url.as_ref(), |access| {
+            let Some(signer) = &self.ports.proxy_tokens else {
+                return Err(RegistryFailure::internal(
+                    "signing a storage proxy token",
+                    "FEATURE_PROXY_STORAGE is on but no instance key signs tokens",
+                ));
+            };
+            let jwt = signer
+                .sign(&access.token_request(&policy.server_hostname), now)
+                .map_err(|e| RegistryFailure::internal("signing a storage proxy token", e))?;
+            Ok(encode_proxy_token(&jwt))
+        })
     }
 
     /// Downloads a blob (`GET`); `range` is the parsed `Range` header (`start`, inclusive
@@ -108,23 +187,13 @@ impl Registry {
         digest: &Digest,
         range: Option<(u64, Option<u64>)>,
     ) -> Result<BlobBody, RegistryFailure> {
-        let meta = self.blob_meta(caller, path, digest).await?;
+        let Located { meta, storage } = self.locate_blob(caller, path, digest).await?;
         let storage_path = StoragePath::for_blob(digest.as_str()).map_err(|_| blob_unknown())?;
-        let request = DownloadUrlRequest {
-            namespace: Some(path.namespace.as_str().to_owned()),
-            ..DownloadUrlRequest::get(self.now().timestamp(), std::time::Duration::from_secs(600))
-        };
-        let url = self
-            .ports
-            .storage
-            .direct_download_url(storage_path.as_str(), &request)
-            .await
-            .map_err(|e| RegistryFailure::internal("signing a download URL", e))?;
-        if let Some(url) = url {
-            return Ok(BlobBody::Redirect {
-                meta,
-                url: url.to_string(),
-            });
+        if let BlobDelivery::Redirect(url) = self
+            .delivery(caller, path, storage.as_ref(), storage_path.as_str())
+            .await?
+        {
+            return Ok(BlobBody::Redirect { meta, url });
         }
         let range = match range {
             None => None,
@@ -143,9 +212,7 @@ impl Registry {
                 Some((start, last))
             }
         };
-        let body = self
-            .ports
-            .storage
+        let body = storage
             .get(
                 storage_path.as_str(),
                 range.map(|(s, e)| ByteRange::new(s, e + 1)),
@@ -159,4 +226,14 @@ impl Registry {
             })?;
         Ok(BlobBody::Stream { meta, range, body })
     }
+}
+
+async fn stored_size(storage: &dyn BlobStorage, digest: &Digest) -> Result<u64, RegistryFailure> {
+    let path = StoragePath::for_blob(digest.as_str()).map_err(|_| blob_unknown())?;
+    storage
+        .stat(path.as_str())
+        .await
+        .map_err(|e| RegistryFailure::internal("reading blob metadata", e))?
+        .map(|m| m.size)
+        .ok_or_else(blob_unknown)
 }

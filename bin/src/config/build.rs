@@ -75,7 +75,10 @@ pub(crate) fn build(ctx: &mut Ctx, map: &RawMap, site: &Site<'_>) -> Option<Quay
     };
     let external_tls_termination = ctx.bool_or(root, "EXTERNAL_TLS_TERMINATION", false);
     let db = database(ctx, root, site.mode);
-    let storage = storage::parse(ctx, root);
+    let storage = storage::parse(ctx, root).map(|mut s| {
+        s.config_dir = site.config_dir.map(Path::to_path_buf);
+        s
+    });
     let auth = auth::parse(ctx, root);
     let (default_tag_expiration, tag_expiration_options) = tag_expiration(ctx, root);
     let buildlogs_redis = redis(ctx, root, "BUILDLOGS_REDIS");

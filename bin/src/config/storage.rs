@@ -129,8 +129,8 @@ impl StorageDriver {
     }
 }
 
-/// The storage settings.
-#[derive(Debug, Clone)]
+/// The storage settings. `Debug` leaves out `config_dir` (a path of the machine, not a setting).
+#[derive(Clone)]
 pub struct StorageConfig {
     /// Location name → driver.
     pub locations: BTreeMap<String, StorageDriver>,
@@ -142,6 +142,22 @@ pub struct StorageConfig {
     pub userfiles_location: String,
     /// `USERFILES_PATH`.
     pub userfiles_path: String,
+    /// The directory of `config.yaml`: relative key files of CDN drivers
+    /// (`cloudfront_privatekey_filename`, `cloudflare_privatekey_filename`) are read from it, as
+    /// Quay's config provider reads them from its volume.
+    pub config_dir: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("locations", &self.locations)
+            .field("preference", &self.preference)
+            .field("default_locations", &self.default_locations)
+            .field("userfiles_location", &self.userfiles_location)
+            .field("userfiles_path", &self.userfiles_path)
+            .finish()
+    }
 }
 
 /// Parses one `[DriverName, {params}]` entry found at `path`.
@@ -330,6 +346,7 @@ pub(crate) fn parse(ctx: &mut Ctx, root: Node<'_>) -> Option<StorageConfig> {
         default_locations,
         userfiles_location,
         userfiles_path,
+        config_dir: None,
     })
 }
 

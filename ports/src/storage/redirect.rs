@@ -12,11 +12,19 @@
 
 use url::Url;
 
+use crate::crypto::{JsonValue, RegistryTokenRequest};
+
 /// Tells whether a client address is inside AWS and in which region (Quay's `ip_resolver`, fed
 /// by AWS's published ip-ranges); CDN drivers hand same-region clients plain S3 URLs.
 pub trait ClientNetwork: Send + Sync + std::fmt::Debug {
     /// The AWS region `ip` belongs to, or `None` outside AWS.
     fn aws_region(&self, ip: std::net::IpAddr) -> Option<String>;
+
+    /// The GeoIP continent code of `ip` (`AF`, `AN`, `AS`, `EU`, `NA`, `OC`, `SA`), when a
+    /// geolocation database is loaded (`MultiCDNStorage` continent rules).
+    fn continent(&self, _ip: std::net::IpAddr) -> Option<String> {
+        None
+    }
 }
 
 /// Default lifetime of a direct-download URL (`DistributedStorage.get_direct_download_url`).
@@ -88,6 +96,122 @@ impl DownloadPolicy {
     }
 }
 
+/// A backend response relayed through `/_storage_proxy/`.
+pub struct ProxiedResponse {
+    /// HTTP status of the backend.
+    pub status: u16,
+    /// The backend headers worth relaying (`content-type`, `content-length`, `content-range`,
+    /// `accept-ranges`, `etag`, `last-modified`), lowercase names.
+    pub headers: Vec<(String, String)>,
+    /// The body.
+    pub body: super::ByteStream,
+}
+
+impl std::fmt::Debug for ProxiedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxiedResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fetches the storage URL a storage-proxy JWT granted (what Quay's nginx `proxy_pass` does).
+#[async_trait::async_trait]
+pub trait DownloadProxyBackend: Send + Sync + std::fmt::Debug {
+    /// `GET url`, forwarding the client's `Range` header when given; the body streams.
+    ///
+    /// # Errors
+    /// `Unavailable`/`Timeout` when the backend cannot be reached.
+    async fn fetch(
+        &self,
+        url: &str,
+        range: Option<&str>,
+    ) -> Result<ProxiedResponse, super::StorageError>;
+}
+
+/// Lifetime of a storage-proxy JWT (`PROXY_STORAGE_MAX_LIFETIME_S`).
+pub const PROXY_STORAGE_MAX_LIFETIME_S: i64 = 600;
+
+/// Subject and access type of storage-proxy JWTs.
+pub const STORAGE_PROXY_SUBJECT: &str = "storageproxy";
+
+impl ProxyAccess {
+    /// The registry token Quay signs for this access (`generate_bearer_token(SERVER_HOSTNAME,
+    /// "storageproxy", {}, [access], 600, instance_keys)`), the access keys in Quay's order.
+    pub fn token_request(&self, server_hostname: &str) -> RegistryTokenRequest {
+        RegistryTokenRequest {
+            audience: server_hostname.to_owned(),
+            subject: STORAGE_PROXY_SUBJECT.to_owned(),
+            access: JsonValue::Array(vec![JsonValue::object([
+                ("type", JsonValue::str(STORAGE_PROXY_SUBJECT)),
+                ("uri", JsonValue::str(self.uri.clone())),
+                ("host", JsonValue::str(self.host.clone())),
+                ("scheme", JsonValue::str(self.scheme.clone())),
+            ])]),
+            context: JsonValue::Object(Vec::new()),
+            lifetime_s: PROXY_STORAGE_MAX_LIFETIME_S,
+        }
+    }
+}
+
+/// URL-safe base64 (with padding) of a JWT, as it appears in a `/_storage_proxy/` URL.
+pub fn encode_proxy_token(jwt: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let bytes = jwt.as_bytes();
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// Decodes the URL-safe base64 of a `/_storage_proxy/` URL back to the JWT (Python's
+/// `urlsafe_b64decode`: padding required, standard alphabet characters refused).
+pub fn decode_proxy_token(encoded: &str) -> Option<String> {
+    let val = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => u32::from(c - b'A'),
+            b'a'..=b'z' => u32::from(c - b'a') + 26,
+            b'0'..=b'9' => u32::from(c - b'0') + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        })
+    };
+    let bytes = encoded.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for (i, chunk) in bytes.chunks(4).enumerate() {
+        let last = i + 1 == bytes.len() / 4;
+        let pad = chunk.iter().rev().take_while(|c| **c == b'=').count();
+        if pad > 2 || (pad > 0 && !last) {
+            return None;
+        }
+        let mut n = 0u32;
+        for (j, c) in chunk[..4 - pad].iter().enumerate() {
+            n |= val(*c)? << (18 - 6 * j);
+        }
+        let b = n.to_be_bytes();
+        out.extend_from_slice(&b[1..4 - pad]);
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The access a storage-proxy JWT grants for `url`.
 pub fn proxy_access(url: &Url) -> ProxyAccess {
     let mut uri = url.path().trim_start_matches('/').to_string();
@@ -155,6 +279,54 @@ mod tests {
                     .into()
             ))
         );
+    }
+
+    #[test]
+    fn proxy_token_is_urlsafe_base64_with_padding() {
+        // Python: base64.urlsafe_b64encode(b"a.b?>~") == b"YS5iPz5-", and padding kept.
+        assert_eq!(encode_proxy_token("a.b?>~"), "YS5iPz5-");
+        assert_eq!(encode_proxy_token("ab"), "YWI=");
+        assert_eq!(encode_proxy_token("a"), "YQ==");
+        assert_eq!(encode_proxy_token("\u{ff}\u{ff}"), "w7_Dvw==");
+    }
+
+    #[test]
+    fn proxy_token_round_trips_and_bad_base64_is_refused() {
+        for jwt in [
+            "a",
+            "ab",
+            "abc",
+            "eyJ0eXAiOiJKV1QifQ.e30.c2ln",
+            "\u{e9}t\u{e9}",
+        ] {
+            assert_eq!(
+                decode_proxy_token(&encode_proxy_token(jwt)).as_deref(),
+                Some(jwt)
+            );
+        }
+        assert_eq!(decode_proxy_token("YWI"), None);
+        assert_eq!(decode_proxy_token("YW+="), None);
+        assert_eq!(decode_proxy_token("YQ==YQ=="), None);
+    }
+
+    #[test]
+    fn proxy_token_request_is_quays() {
+        let access = ProxyAccess {
+            scheme: "https".into(),
+            host: "s3.example".into(),
+            uri: "b/k?x=1".into(),
+        };
+        let req = access.token_request("quay.example");
+        assert_eq!(req.subject, "storageproxy");
+        assert_eq!(req.lifetime_s, 600);
+        let JsonValue::Array(items) = &req.access else {
+            panic!("access is an array")
+        };
+        let JsonValue::Object(pairs) = &items[0] else {
+            panic!("an object")
+        };
+        let keys: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["type", "uri", "host", "scheme"]);
     }
 
     #[test]

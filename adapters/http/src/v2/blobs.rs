@@ -46,6 +46,10 @@ fn meta_headers(response: &mut actix_web::HttpResponseBuilder, meta: &BlobMeta) 
         .content_type("application/octet-stream")
         .insert_header(("Docker-Content-Digest", meta.digest.as_str()))
         .insert_header(FRAME_DENY);
+    // Quay announces ranges only for storage supporting resumable downloads (the S3 family).
+    if meta.accept_ranges {
+        response.insert_header((header::ACCEPT_RANGES, "bytes"));
+    }
 }
 
 async fn head_blob(

@@ -50,11 +50,13 @@ impl Inner {
         Ok((url, host, path))
     }
 
-    /// The credentials to sign with: static, or the current assumed-role ones.
+    /// The credentials to sign with: static, the current assumed-role ones, or the default
+    /// chain's.
     pub(super) async fn creds(&self) -> Result<Credentials, StorageError> {
-        match &self.sts {
-            Some(role) => role.credentials(&self.client).await,
-            None => Ok(self.cfg.credentials.clone()),
+        match (&self.sts, &self.chain) {
+            (Some(role), _) => role.credentials(&self.client).await,
+            (None, Some(chain)) => chain.credentials(&self.client).await,
+            (None, None) => Ok(self.cfg.credentials.clone()),
         }
     }
 

@@ -129,6 +129,9 @@ impl BlobStorage for CloudFrontedS3Storage {
             .map(Some)
             .map_err(|e| StorageError::backend("sign", path, e))
     }
+    fn supports_resumable_downloads(&self) -> bool {
+        true
+    }
     async fn begin_upload(&self) -> Result<UploadState, StorageError> {
         self.s3.begin_upload().await
     }

@@ -88,7 +88,7 @@ pub struct S3StorageParams {
     pub storage_path: String,
     /// Bucket.
     pub s3_bucket: String,
-    /// Access key id (required here: quay-rs does not read the AWS default chain).
+    /// Access key id (absent with the secret: the AWS default credential chain).
     pub s3_access_key: Option<SecretString>,
     /// Secret key.
     pub s3_secret_key: Option<SecretString>,
@@ -119,6 +119,34 @@ impl S3StorageParams {
     /// `Unsupported` without static credentials or with a non-v4 signature; `Backend` for a bad
     /// URL.
     pub fn to_config(&self) -> Result<S3Config, StorageError> {
+        let (Some(ak), Some(sk)) = (&self.s3_access_key, &self.s3_secret_key) else {
+            return Err(StorageError::Unsupported(
+                "S3Storage without s3_access_key/s3_secret_key (AWS default credential chain)",
+            ));
+        };
+        self.config_with(creds(ak, sk.clone(), self.aws_session_token.clone()))
+    }
+
+    /// Whether no keys are configured, so the AWS default credential chain signs (Quay's boto3
+    /// behaviour). One key without the other is not this case: it is refused by `to_config`.
+    pub fn uses_default_chain(&self) -> bool {
+        self.s3_access_key.is_none() && self.s3_secret_key.is_none()
+    }
+
+    /// The connection settings for the default credential chain (the credentials in it are
+    /// empty; the chain supplies them per request).
+    ///
+    /// # Errors
+    /// As [`Self::to_config`], except for the missing keys.
+    pub fn to_chain_config(&self) -> Result<S3Config, StorageError> {
+        self.config_with(Credentials {
+            access_key: String::new(),
+            secret_key: SecretString::from(String::new()),
+            session_token: None,
+        })
+    }
+
+    fn config_with(&self, credentials: Credentials) -> Result<S3Config, StorageError> {
         if self
             .signature_version
             .as_deref()
@@ -128,11 +156,6 @@ impl S3StorageParams {
                 "signature_version other than s3v4",
             ));
         }
-        let (Some(ak), Some(sk)) = (&self.s3_access_key, &self.s3_secret_key) else {
-            return Err(StorageError::Unsupported(
-                "S3Storage without s3_access_key/s3_secret_key (AWS default credential chain)",
-            ));
-        };
         let (endpoint, virtual_host, region) = if let Some(region) = &self.s3_region {
             let cn = region.starts_with("cn-");
             let url = format!(
@@ -161,7 +184,7 @@ impl S3StorageParams {
             bucket: self.s3_bucket.clone(),
             storage_path: self.storage_path.clone(),
             region,
-            credentials: creds(ak, sk.clone(), self.aws_session_token.clone()),
+            credentials,
             virtual_host,
             server_side_encryption: true,
             minimum_chunk_size: bytes(self.minimum_chunk_size_mb.unwrap_or(5.0), MIB),
