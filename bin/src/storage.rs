@@ -1,14 +1,20 @@
 //! Building the storage locations of `DISTRIBUTED_STORAGE_CONFIG` through the storage adapter's
 //! factory, with the crypto the drivers sign with coming from quay-fips.
 
-use anyhow::{Context, Result, anyhow};
-use quay_adapter_storage::DistributedStorage;
-use quay_adapter_storage::factory::{DriverDeps, build_distributed};
-use quay_ports::storage::signing::CdnUrlSigner;
-use serde_json::Value;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::config::QuayConfig;
+use anyhow::{Result, anyhow};
+use quay_adapter_storage::DistributedStorage;
+use quay_adapter_storage::aws_credentials::{AwsEnv, DefaultChain};
+use quay_adapter_storage::factory::{DriverDeps, build_distributed};
+use quay_ports::storage::redirect::{ClientNetwork, DownloadPolicy};
+use quay_ports::storage::signing::{
+    CdnRewriteSigner, CdnSignerFactory, CdnUrlSigner, SigningError,
+};
+use serde_json::Value;
+
+use crate::config::{QuayConfig, UrlScheme};
 
 /// `(location, driver name, parameters)` of every configured location, as written in the file.
 fn raw_locations(config: &QuayConfig) -> Result<Vec<(String, String, Value)>> {
@@ -31,39 +37,137 @@ fn raw_locations(config: &QuayConfig) -> Result<Vec<(String, String, Value)>> {
         .collect()
 }
 
-/// The CloudFront signer of the first `CloudFrontedS3Storage` location, if any. Quay signs with
-/// RSA-SHA1; under an enforced FIPS provider the SHA-256 form is used instead.
-fn cloudfront_signer(
-    locations: &[(String, String, Value)],
-) -> Result<Option<Arc<dyn CdnUrlSigner>>> {
-    let Some((location, _, params)) = locations
-        .iter()
-        .find(|(_, d, _)| d == "CloudFrontedS3Storage")
+/// The CDN signers through quay-fips, reading key files relative to the config directory (Quay
+/// reads them from its config volume). Quay signs CloudFront URLs with RSA-SHA1; under an enforced
+/// FIPS provider the SHA-256 form is used instead.
+#[derive(Debug)]
+struct FipsCdnSigners {
+    config_dir: Option<PathBuf>,
+}
+
+impl FipsCdnSigners {
+    fn read_key(&self, filename: &str) -> Result<Vec<u8>, SigningError> {
+        let path = match &self.config_dir {
+            Some(dir) => dir.join(filename),
+            None => PathBuf::from(filename),
+        };
+        std::fs::read(&path).map_err(|e| {
+            SigningError::Backend(
+                format!("cannot read the key file {}: {e}", path.display()).into(),
+            )
+        })
+    }
+}
+
+fn fips_error(e: quay_fips::error::CryptoError) -> SigningError {
+    SigningError::Backend(Box::new(e))
+}
+
+impl CdnSignerFactory for FipsCdnSigners {
+    fn cloudfront(
+        &self,
+        key_id: &str,
+        private_key_filename: &str,
+    ) -> Result<Arc<dyn CdnUrlSigner>, SigningError> {
+        let pem = self.read_key(private_key_filename)?;
+        let hash = if quay_fips::provider::fips_enforced() {
+            quay_fips::cdn::CloudFrontHash::Sha256
+        } else {
+            quay_fips::cdn::CloudFrontHash::Sha1
+        };
+        let signer = quay_fips::storage_signing::CloudFrontSigner::from_pem(key_id, &pem, hash)
+            .map_err(fips_error)?;
+        Ok(Arc::new(signer))
+    }
+
+    fn cloudflare(
+        &self,
+        domain: &str,
+        private_key_filename: &str,
+        region: &str,
+    ) -> Result<Arc<dyn CdnRewriteSigner>, SigningError> {
+        let pem = self.read_key(private_key_filename)?;
+        let signer = quay_fips::storage_signing::CloudFlareSigner::from_pem(domain, region, &pem)
+            .map_err(fips_error)?;
+        Ok(Arc::new(signer))
+    }
+
+    fn akamai(
+        &self,
+        domain: &str,
+        shared_secret: &str,
+        region: &str,
+    ) -> Result<Arc<dyn CdnRewriteSigner>, SigningError> {
+        let signer = quay_fips::storage_signing::AkamaiSigner::new(domain, region, shared_secret)
+            .map_err(fips_error)?;
+        Ok(Arc::new(signer))
+    }
+}
+
+/// The file of AWS's published ranges (`https://ip-ranges.amazonaws.com/ip-ranges.json`) CDN
+/// drivers use for the same-region bypass, looked up next to `config.yaml`.
+pub const AWS_IP_RANGES_FILE: &str = "aws-ip-ranges.json";
+
+/// AWS ip-ranges from the config directory, when a CDN driver is configured and the file is
+/// there; without it every client is treated as outside AWS (always the CDN URL).
+fn client_network(config: &QuayConfig) -> Result<Option<Arc<dyn ClientNetwork>>> {
+    if !config.storage.locations.values().any(|d| d.is_cdn()) {
+        return Ok(None);
+    }
+    let Some(path) = config
+        .storage
+        .config_dir
+        .as_ref()
+        .map(|d| d.join(AWS_IP_RANGES_FILE))
+        .filter(|p| p.is_file())
     else {
+        tracing::warn!(
+            "no {AWS_IP_RANGES_FILE} next to config.yaml: CDN storage treats every client as outside AWS"
+        );
         return Ok(None);
     };
-    let key_id = params
-        .get("cloudfront_keypair_id")
-        .and_then(Value::as_str)
+    let ranges = quay_adapter_storage::ipranges::AwsIpRanges::from_file(&path)
+        .map_err(|e| anyhow!("{e}"))?;
+    Ok(Some(Arc::new(ranges)))
+}
+
+/// The relay of `/_storage_proxy/` downloads, with `FEATURE_PROXY_STORAGE`.
+///
+/// # Errors
+/// When the HTTP client cannot be built.
+pub fn proxy_backend(
+    config: &QuayConfig,
+) -> Result<Option<Arc<dyn quay_ports::storage::redirect::DownloadProxyBackend>>> {
+    if !config.features.proxy_storage {
+        return Ok(None);
+    }
+    let backend = quay_adapter_storage::proxy_backend::HttpProxyBackend::new()
+        .map_err(|e| anyhow!("cannot set up the storage proxy: {e}"))?;
+    Ok(Some(Arc::new(backend)))
+}
+
+/// How blob downloads are answered: `FEATURE_PROXY_STORAGE`, `PREFERRED_URL_SCHEME`,
+/// `SERVER_HOSTNAME`, `CDN_SPECIFIC_NAMESPACES`.
+pub fn download_policy(config: &QuayConfig) -> DownloadPolicy {
+    let cdn_specific_namespaces = config
+        .effective
+        .get("CDN_SPECIFIC_NAMESPACES")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
-    let key_file = params
-        .get("cloudfront_privatekey_filename")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            anyhow!(
-                "DISTRIBUTED_STORAGE_CONFIG.{location}: cloudfront_privatekey_filename is required"
-            )
-        })?;
-    let pem = std::fs::read(key_file)
-        .with_context(|| format!("reading the CloudFront key {key_file}"))?;
-    let hash = if quay_fips::provider::fips_enforced() {
-        quay_fips::cdn::CloudFrontHash::Sha256
-    } else {
-        quay_fips::cdn::CloudFrontHash::Sha1
-    };
-    let signer = quay_fips::storage_signing::CloudFrontSigner::from_pem(key_id, &pem, hash)
-        .map_err(|e| anyhow!("DISTRIBUTED_STORAGE_CONFIG.{location}: {e}"))?;
-    Ok(Some(Arc::new(signer)))
+    DownloadPolicy {
+        proxy_storage: config.features.proxy_storage,
+        preferred_url_scheme: match config.preferred_url_scheme {
+            UrlScheme::Http => "http".to_owned(),
+            UrlScheme::Https => "https".to_owned(),
+        },
+        server_hostname: config.server_hostname.clone(),
+        cdn_specific_namespaces,
+    }
 }
 
 /// Every configured location, with Quay's preference and default locations.
@@ -71,12 +175,28 @@ fn cloudfront_signer(
 /// # Errors
 /// An unknown driver, bad parameters, an unreadable CloudFront key.
 pub fn build(config: &QuayConfig) -> Result<DistributedStorage> {
+    build_with_cleanup(config, None)
+}
+
+/// [`build`], with Swift locations putting their unused upload segments on `chunk_cleanup`
+/// (Quay's `chunk_cleanup` queue).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with_cleanup(
+    config: &QuayConfig,
+    chunk_cleanup: Option<Arc<dyn quay_ports::storage::cleanup::ChunkCleanupSink>>,
+) -> Result<DistributedStorage> {
     let locations = raw_locations(config)?;
     let deps = DriverDeps {
         crypto: Arc::new(quay_fips::storage_signing::OpenSslStorageCrypto),
-        cdn_signer: cloudfront_signer(&locations)?,
-        client_network: None,
-        chunk_cleanup: None,
+        cdn_signers: Some(Arc::new(FipsCdnSigners {
+            config_dir: config.storage.config_dir.clone(),
+        })),
+        client_network: client_network(config)?,
+        chunk_cleanup,
+        // S3-family locations without keys sign with the AWS default chain, as boto3 does.
+        aws_chain: Some(Arc::new(DefaultChain::new(AwsEnv::from_process()))),
     };
     let preference =
         (!config.storage.preference.is_empty()).then(|| config.storage.preference.clone());
@@ -90,3 +210,6 @@ pub fn build(config: &QuayConfig) -> Result<DistributedStorage> {
     )
     .map_err(|e| anyhow!("cannot set up storage: {e}"))
 }
+
+#[cfg(test)]
+mod tests;

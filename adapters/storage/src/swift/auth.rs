@@ -88,6 +88,50 @@ fn opt<'a>(cfg: &'a AuthConfig, key: &str) -> Option<&'a str> {
     cfg.os_options.get(key).and_then(Value::as_str)
 }
 
+/// `(tenant, user)`: with no `tenant_name` option, swiftclient reads `tenant:user` from the user.
+fn tenant_and_user(cfg: &AuthConfig) -> (Option<String>, String) {
+    match (opt(cfg, "tenant_name"), cfg.user.split_once(':')) {
+        (Some(t), _) => (Some(t.to_string()), cfg.user.clone()),
+        (None, Some((t, u))) => (Some(t.to_string()), u.to_string()),
+        (None, None) => (None, cfg.user.clone()),
+    }
+}
+
+/// A domain reference from `<prefix>_domain_id` or `<prefix>_domain_name` (Keystone's default
+/// domain when neither is set).
+fn domain(cfg: &AuthConfig, prefix: &str) -> Value {
+    if let Some(id) = opt(cfg, &format!("{prefix}_domain_id")) {
+        json!({ "id": id })
+    } else if let Some(name) = opt(cfg, &format!("{prefix}_domain_name")) {
+        json!({ "name": name })
+    } else {
+        json!({ "id": "default" })
+    }
+}
+
+/// The v3 password request keystoneclient builds from swiftclient's `os_options`.
+fn v3_request(cfg: &AuthConfig) -> Value {
+    let (tenant, user) = tenant_and_user(cfg);
+    let password = cfg.password.expose_secret();
+    let user = match opt(cfg, "user_id") {
+        Some(id) => json!({"id": id, "password": password}),
+        None => json!({"name": user, "password": password, "domain": domain(cfg, "user")}),
+    };
+    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {
+        "user": user,
+    }}}});
+    let project_id = opt(cfg, "project_id").or_else(|| opt(cfg, "tenant_id"));
+    let project_name = opt(cfg, "project_name").map(str::to_string).or(tenant);
+    if let Some(id) = project_id {
+        body["auth"]["scope"] = json!({"project": {"id": id}});
+    } else if let Some(name) = project_name {
+        body["auth"]["scope"] = json!({"project": {
+            "name": name, "domain": domain(cfg, "project"),
+        }});
+    }
+    body
+}
+
 fn endpoint_from_catalog(catalog: &[Value], cfg: &AuthConfig, url_key: &str) -> Option<String> {
     let region = opt(cfg, "region_name");
     let interface = opt(cfg, "endpoint_type").unwrap_or("publicURL");
@@ -106,17 +150,15 @@ fn endpoint_from_catalog(catalog: &[Value], cfg: &AuthConfig, url_key: &str) -> 
 }
 
 async fn v2(client: &reqwest::Client, cfg: &AuthConfig) -> Result<Session, StorageError> {
-    let (tenant, user) = match cfg.user.split_once(':') {
-        Some((t, u)) => (Some(t.to_string()), u.to_string()),
-        None => (
-            opt(cfg, "tenant_name").map(str::to_string),
-            cfg.user.clone(),
-        ),
-    };
-    let body = json!({"auth": {
+    let (tenant, user) = tenant_and_user(cfg);
+    let mut body = json!({"auth": {
         "passwordCredentials": {"username": user, "password": cfg.password.expose_secret()},
-        "tenantName": tenant,
     }});
+    if let Some(t) = tenant {
+        body["auth"]["tenantName"] = json!(t);
+    } else if let Some(id) = opt(cfg, "tenant_id") {
+        body["auth"]["tenantId"] = json!(id);
+    }
     let url = format!("{}/tokens", cfg.auth_url.trim_end_matches('/'));
     let resp = client.post(url).json(&body).send().await.map_err(err)?;
     if !resp.status().is_success() {
@@ -141,20 +183,23 @@ async fn v2(client: &reqwest::Client, cfg: &AuthConfig) -> Result<Session, Stora
 }
 
 async fn v3(client: &reqwest::Client, cfg: &AuthConfig) -> Result<Session, StorageError> {
-    let domain = |k: &str| opt(cfg, k).unwrap_or("Default").to_string();
-    let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": cfg.user, "password": cfg.password.expose_secret(),
-        "domain": {"name": domain("user_domain_name")},
-    }}}}});
-    if let Some(project) = opt(cfg, "project_name").or_else(|| opt(cfg, "tenant_name")) {
-        body["auth"]["scope"] = json!({"project": {
-            "name": project, "domain": {"name": domain("project_domain_name")},
-        }});
-    } else if let Some(id) = opt(cfg, "project_id").or_else(|| opt(cfg, "tenant_id")) {
-        body["auth"]["scope"] = json!({"project": {"id": id}});
+    let body = v3_request(cfg);
+    let base = cfg.auth_url.trim_end_matches('/');
+    let mut resp = client
+        .post(format!("{base}/auth/tokens"))
+        .json(&body)
+        .send()
+        .await
+        .map_err(err)?;
+    // An unversioned auth_url (`http://keystone:5000`): the v3 API lives under `/v3`.
+    if resp.status() == StatusCode::NOT_FOUND && !base.ends_with("/v3") {
+        resp = client
+            .post(format!("{base}/v3/auth/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(err)?;
     }
-    let url = format!("{}/auth/tokens", cfg.auth_url.trim_end_matches('/'));
-    let resp = client.post(url).json(&body).send().await.map_err(err)?;
     if resp.status() != StatusCode::CREATED && !resp.status().is_success() {
         return Err(err(format!("Keystone v3 auth answered {}", resp.status())));
     }
@@ -177,4 +222,56 @@ async fn v3(client: &reqwest::Client, cfg: &AuthConfig) -> Result<Session, Stora
         storage_url,
         token: token.into(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(user: &str, options: Value) -> AuthConfig {
+        AuthConfig {
+            auth_url: "http://keystone/v3".into(),
+            user: user.into(),
+            password: "pw".to_string().into(),
+            version: 3,
+            os_options: options.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn v3_requests_follow_swiftclient_options() {
+        let body = v3_request(&cfg(
+            "quay",
+            json!({"project_name": "p", "user_domain_name": "D1", "project_domain_id": "d2"}),
+        ));
+        assert_eq!(
+            body,
+            json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+                "name": "quay", "password": "pw", "domain": {"name": "D1"}}}},
+                "scope": {"project": {"name": "p", "domain": {"id": "d2"}}}}})
+        );
+        // `tenant:user` without tenant_name; the default domain by id.
+        let body = v3_request(&cfg("t:u", json!({})));
+        assert_eq!(body["auth"]["identity"]["password"]["user"]["name"], "u");
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["domain"],
+            json!({"id": "default"})
+        );
+        assert_eq!(body["auth"]["scope"]["project"]["name"], "t");
+        // Ids win over names.
+        let body = v3_request(&cfg(
+            "t:u",
+            json!({"user_id": "uid", "project_id": "pid", "tenant_name": "x"}),
+        ));
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"],
+            json!({"id": "uid", "password": "pw"})
+        );
+        assert_eq!(body["auth"]["scope"], json!({"project": {"id": "pid"}}));
+        // A tenant_name keeps a `:` in the user name.
+        assert_eq!(
+            tenant_and_user(&cfg("a:b", json!({"tenant_name": "t"}))),
+            (Some("t".into()), "a:b".into())
+        );
+    }
 }
