@@ -8,13 +8,19 @@
 //! The object stores of the storage conformance suite run beside it (see `object_stores`): an
 //! S3-compatible server (moto, from PyPI) and Azurite (from npm), installed under
 //! `target/services/` when missing, and a one-node Swift from Debian's packages (`swift`).
+//! Redis (`redis-server` from Debian, see `redis`) serves the pull-statistics tests
+//! (`QUAY_TEST_REDIS_URL`).
+//! Keystone (Debian's `python3-keystone`, see `keystone`) with a second Swift proxy using
+//! keystonemiddleware serves the Swift driver's Keystone tests (`QUAY_TEST_KEYSTONE_*`).
 
 use anyhow::{Context, Result, bail};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod keystone;
 mod object_stores;
+mod redis;
 mod swift;
 
 /// Entry point of `cargo xtask services`.
@@ -134,6 +140,8 @@ pub fn up() -> Result<Vec<(String, String)>> {
     let mut env = pg_up(&dir)?;
     env.extend(object_stores::up(&dir)?);
     env.extend(swift::up(&dir.join("swift"))?);
+    env.extend(keystone::up(&dir.join("keystone"), &dir.join("swift"))?);
+    env.extend(redis::up(&dir.join("redis"))?);
     let text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(dir.join("env"), text)?;
     Ok(env)
@@ -212,7 +220,9 @@ fn pg_up(dir: &Path) -> Result<Vec<(String, String)>> {
 /// Stops what `up` started. Stopping nothing is not an error.
 pub fn down() -> Result<()> {
     object_stores::down(&services_dir())?;
+    keystone::down(&services_dir().join("keystone"))?;
     swift::down(&services_dir().join("swift"))?;
+    redis::down(&services_dir().join("redis"))?;
     let data = services_dir().join("pg").join("data");
     if pg_running(&data) {
         let mut stop = pg_command("pg_ctl");

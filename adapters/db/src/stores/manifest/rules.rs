@@ -1,0 +1,231 @@
+//! Tag deletions with Quay's immutability and pull-statistics rules
+//! (`data/model/oci/tag.py`: `delete_tag`, `delete_tags_for_manifest`, `_delete_tag`), and the
+//! reads the push needs to decide immutability and expiry (policies and `quay*` labels).
+
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use quay_domain::immutability::ImmutabilityPolicy;
+use quay_domain::repository::RepositoryId;
+use quay_domain::user::UserId;
+use quay_ports::store::{ManifestStoreError, TagDeletion};
+
+use super::super::key;
+use super::super::policy_schema::{
+    namespaceimmutabilitypolicy, repositoryimmutabilitypolicy, tagpullstatistics,
+};
+use super::super::registry_schema::{label, manifest, manifestlabel};
+use crate::conn::{db_run, db_write};
+use crate::database::{Database, Route};
+use crate::error::backend;
+use crate::schema::tag;
+
+/// What a deletion transaction found.
+enum Deleted<T> {
+    /// Done; the value to return.
+    Done(T),
+    /// The named live tag is immutable; nothing changed.
+    Immutable(String),
+}
+
+fn finish<T>(
+    result: Result<Deleted<T>, diesel::result::Error>,
+    context: &str,
+) -> Result<T, ManifestStoreError> {
+    match result.map_err(|e| backend(context.to_owned(), e))? {
+        Deleted::Done(v) => Ok(v),
+        Deleted::Immutable(name) => Err(ManifestStoreError::TagImmutable(name)),
+    }
+}
+
+/// Live tag rows `(id, name, manifest_id, immutable)` of `$repo` matching `$filter`.
+macro_rules! live_tags {
+    ($c:expr, $repo:expr, $now:expr, $filter:expr) => {
+        tag::table
+            .filter(tag::repository_id.eq($repo))
+            .filter($filter)
+            .filter(
+                tag::lifetime_end_ms
+                    .is_null()
+                    .or(tag::lifetime_end_ms.gt($now)),
+            )
+            .select((tag::id, tag::name, tag::manifest_id, tag::immutable))
+    };
+}
+
+/// Closes one tag row and, when asked, drops its pull statistics (Quay's `_delete_tag`).
+macro_rules! close_tag {
+    ($c:expr, $repo:expr, $id:expr, $name:expr, $deletion:expr) => {{
+        if $deletion.clear_pull_statistics {
+            diesel::delete(
+                tagpullstatistics::table
+                    .filter(tagpullstatistics::repository_id.eq($repo))
+                    .filter(tagpullstatistics::tag_name.eq($name)),
+            )
+            .execute($c)
+            .await?;
+        }
+        diesel::update(tag::table.filter(tag::id.eq($id)))
+            .set(tag::lifetime_end_ms.eq(Some($deletion.now_ms)))
+            .execute($c)
+            .await?;
+    }};
+}
+
+pub(super) async fn delete_tag(
+    db: &Database,
+    repository: RepositoryId,
+    name: &str,
+    deletion: &TagDeletion,
+) -> Result<Option<String>, ManifestStoreError> {
+    let Some(repo) = key(repository.0) else {
+        return Ok(None);
+    };
+    let mut conn = db.conn(Route::Primary).await?;
+    let result: Result<Deleted<Option<String>>, diesel::result::Error> = db_write!(conn, |c| {
+        let found: Option<(i32, String, Option<i32>, bool)> =
+            live_tags!(c, repo, deletion.now_ms, tag::name.eq(name))
+                .filter(tag::hidden.eq(false))
+                .order(tag::id.desc())
+                .first(c)
+                .await
+                .optional()?;
+        let Some((id, tag_name, manifest_id, immutable)) = found else {
+            return Ok(Deleted::Done(None));
+        };
+        if deletion.refuse_immutable && immutable {
+            return Ok(Deleted::Immutable(tag_name));
+        }
+        close_tag!(c, repo, id, tag_name.as_str(), deletion);
+        let digest: Option<String> = match manifest_id {
+            Some(m) => manifest::table
+                .filter(manifest::id.eq(m))
+                .select(manifest::digest)
+                .first(c)
+                .await
+                .optional()?,
+            None => None,
+        };
+        Ok(Deleted::Done(Some(digest.unwrap_or_default())))
+    });
+    finish(result, "deleting a tag")
+}
+
+pub(super) async fn delete_manifest_tags(
+    db: &Database,
+    repository: RepositoryId,
+    digest: &str,
+    deletion: &TagDeletion,
+) -> Result<Option<Vec<String>>, ManifestStoreError> {
+    let Some(repo) = key(repository.0) else {
+        return Ok(None);
+    };
+    let mut conn = db.conn(Route::Primary).await?;
+    let result: Result<Deleted<Option<Vec<String>>>, diesel::result::Error> =
+        db_write!(conn, |c| {
+            let id: Option<i32> = manifest::table
+                .filter(manifest::repository_id.eq(repo))
+                .filter(manifest::digest.eq(digest))
+                .select(manifest::id)
+                .first(c)
+                .await
+                .optional()?;
+            let Some(id) = id else {
+                return Ok(Deleted::Done(None));
+            };
+            let tags: Vec<(i32, String, Option<i32>, bool)> =
+                live_tags!(c, repo, deletion.now_ms, tag::manifest_id.eq(id))
+                    .order(tag::id.asc())
+                    .load(c)
+                    .await?;
+            if deletion.refuse_immutable
+                && let Some((_, name, _, _)) = tags.iter().find(|t| t.3)
+            {
+                return Ok(Deleted::Immutable(name.clone()));
+            }
+            for (tag_id, name, _, _) in &tags {
+                close_tag!(c, repo, *tag_id, name.as_str(), deletion);
+            }
+            Ok(Deleted::Done(Some(
+                tags.into_iter().map(|(_, n, _, _)| n).collect(),
+            )))
+        });
+    finish(result, "deleting a manifest's tags")
+}
+
+pub(super) async fn immutability_policies(
+    db: &Database,
+    repository: RepositoryId,
+    namespace: UserId,
+) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError> {
+    let (Some(repo), Some(ns)) = (key(repository.0), key(namespace.0)) else {
+        return Ok(Vec::new());
+    };
+    let mut conn = db.conn(Route::Primary).await?;
+    let rows: Vec<String> = db_run!(conn, |c| {
+        async {
+            let mut rows: Vec<String> = repositoryimmutabilitypolicy::table
+                .filter(repositoryimmutabilitypolicy::repository_id.eq(repo))
+                .order(repositoryimmutabilitypolicy::id.asc())
+                .select(repositoryimmutabilitypolicy::policy)
+                .load(c)
+                .await?;
+            let namespace_rows: Vec<String> = namespaceimmutabilitypolicy::table
+                .filter(namespaceimmutabilitypolicy::namespace_id.eq(ns))
+                .order(namespaceimmutabilitypolicy::id.asc())
+                .select(namespaceimmutabilitypolicy::policy)
+                .load(c)
+                .await?;
+            rows.extend(namespace_rows);
+            Ok::<_, diesel::result::Error>(rows)
+        }
+        .await
+    })
+    .map_err(|e| backend("reading immutability policies", e))?;
+    Ok(rows
+        .iter()
+        .filter_map(|p| ImmutabilityPolicy::from_json(p))
+        .collect())
+}
+
+pub(super) async fn quay_labels(
+    db: &Database,
+    repository: RepositoryId,
+    digests: &[String],
+) -> Result<Vec<Option<Vec<(String, String)>>>, ManifestStoreError> {
+    let Some(repo) = key(repository.0) else {
+        return Ok(vec![None; digests.len()]);
+    };
+    let mut conn = db.conn(Route::Primary).await?;
+    let labels: Vec<Option<Vec<(String, String)>>> = db_run!(conn, |c| {
+        async {
+            let mut all = Vec::with_capacity(digests.len());
+            for digest in digests {
+                let id: Option<i32> = manifest::table
+                    .filter(manifest::repository_id.eq(repo))
+                    .filter(manifest::digest.eq(digest.as_str()))
+                    .select(manifest::id)
+                    .first(c)
+                    .await
+                    .optional()?;
+                let labels = match id {
+                    None => None,
+                    Some(id) => Some(
+                        manifestlabel::table
+                            .inner_join(label::table.on(label::id.eq(manifestlabel::label_id)))
+                            .filter(manifestlabel::manifest_id.eq(id))
+                            .filter(label::key.like("quay%"))
+                            .order(label::id.asc())
+                            .select((label::key, label::value))
+                            .load(c)
+                            .await?,
+                    ),
+                };
+                all.push(labels);
+            }
+            Ok::<_, diesel::result::Error>(all)
+        }
+        .await
+    })
+    .map_err(|e| backend("reading manifest labels", e))?;
+    Ok(labels)
+}
