@@ -1,6 +1,6 @@
 //! `GET /v2/_catalog` (Quay's `catalog_search`): `{"repositories": [...]}` as Flask's `jsonify`
-//! writes it, with `Link: <.../v2/_catalog?n=<n>&next_page=<token>>; rel="next"` when more
-//! follow.
+//! writes it, with `Link: </v2/_catalog?n=<n>&next_page=<token>>; rel="next"` when more
+//! follow (relative, as Quay's `os.path.join(app_url, "/v2/...")` leaves it).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -57,6 +57,7 @@ async fn catalog(
         identity,
         ip: req.peer_addr().map(|a| a.ip().to_string()),
         user_agent: header_str(&req, "User-Agent").map(str::to_owned),
+        host: header_str(&req, "Host").map(str::to_owned),
     };
     let n = query_arg(&req, "n");
     let token = query_arg(&req, "next_page").or_else(|| query_arg(&req, "last"));
@@ -73,7 +74,7 @@ async fn catalog(
                 response.insert_header((
                     header::LINK,
                     format!(
-                        "<{scheme}://{host}/v2/_catalog?n={}&next_page={}>; rel=\"next\"",
+                        "</v2/_catalog?n={}&next_page={}>; rel=\"next\"",
                         page.limit,
                         form_encode(next)
                     ),

@@ -1,5 +1,6 @@
 //! `GET /v2/<name>/tags/list` (Quay's `list_all_tags`): `{"name": ..., "tags": [...]}` as Flask's
-//! `jsonify` writes it, with `Link: <...?n=<n>&last=<last tag>>; rel="next"` when more follow.
+//! `jsonify` writes it, with `Link: </v2/<name>/tags/list?n=<n>&last=<last tag>>; rel="next"`
+//! when more follow (relative, as Quay's `os.path.join(app_url, "/v2/...")` leaves it).
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -37,10 +38,8 @@ async fn list_tags(
                 response.insert_header((
                     header::LINK,
                     format!(
-                        "<{}/v2/{}/tags/list?n={}&last={last}>; rel=\"next\"",
-                        v2.app_url(),
-                        page.name,
-                        page.limit
+                        "</v2/{}/tags/list?n={}&last={last}>; rel=\"next\"",
+                        page.name, page.limit
                     ),
                 ));
             }

@@ -12,10 +12,14 @@ use quay_domain::upload::{
     range_not_satisfiable, upload_location,
 };
 
-use super::errors::{V2Request, header_str, prelude, query_arg};
+use super::errors::{FRAME_DENY, V2Request, header_str, prelude, query_arg};
 use super::stream::body_stream;
 
 const PUSH: &[&str] = &["pull", "push"];
+
+/// The `Content-Type` of Quay's empty upload responses (Flask's default for a bare `Response`);
+/// its front proxy adds `X-Frame-Options` to the 200/201/204 ones only, never to a 202.
+const EMPTY_TYPE: &str = "text/html; charset=utf-8";
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/v2/{name:.+}/blobs/uploads/", web::post().to(start))
@@ -69,6 +73,8 @@ async fn start(
     {
         Ok(UploadStart::Mounted(digest) | UploadStart::Completed(digest)) => {
             HttpResponse::Created()
+                .content_type(EMPTY_TYPE)
+                .insert_header(FRAME_DENY)
                 .insert_header(("Docker-Content-Digest", digest.as_str()))
                 .insert_header((
                     header::LOCATION,
@@ -77,6 +83,7 @@ async fn start(
                 .finish()
         }
         Ok(UploadStart::Started(uuid)) => HttpResponse::Accepted()
+            .content_type(EMPTY_TYPE)
             .insert_header(("Docker-Upload-UUID", uuid.as_str()))
             .insert_header((header::RANGE, range_after_start()))
             .insert_header((
@@ -107,6 +114,7 @@ async fn patch(
         .await
     {
         Ok(outcome) => HttpResponse::Accepted()
+            .content_type(EMPTY_TYPE)
             .insert_header((
                 header::LOCATION,
                 upload_location(&v2.app_url(), &v2.path, &uuid),
@@ -138,6 +146,8 @@ async fn put(
         .await;
     match result {
         Ok(digest) => HttpResponse::Created()
+            .content_type(EMPTY_TYPE)
+            .insert_header(FRAME_DENY)
             .insert_header(("Docker-Content-Digest", digest.as_str()))
             .insert_header((
                 header::LOCATION,
@@ -161,6 +171,8 @@ async fn status(
     };
     match registry.upload_status(&v2.caller, &v2.path, &uuid).await {
         Ok(outcome) => HttpResponse::NoContent()
+            .content_type(EMPTY_TYPE)
+            .insert_header(FRAME_DENY)
             .insert_header(("Docker-Upload-UUID", uuid.as_str()))
             .insert_header((header::RANGE, range_for_status(outcome.byte_count)))
             .finish(),
@@ -180,7 +192,10 @@ async fn cancel(
         Err(response) => return response,
     };
     match registry.cancel_upload(&v2.caller, &v2.path, &uuid).await {
-        Ok(()) => HttpResponse::NoContent().finish(),
+        Ok(()) => HttpResponse::NoContent()
+            .content_type(EMPTY_TYPE)
+            .insert_header(FRAME_DENY)
+            .finish(),
         Err(failure) => v2.fail(&auth, failure),
     }
 }

@@ -34,10 +34,7 @@ pub(super) async fn catalog(c: &Client) {
         .and_then(|l| l.split_once(">; rel=\"next\""))
         .map(|(url, _)| url.to_owned())
         .expect("Link rel=next");
-    assert!(
-        next.starts_with(&format!("{}/v2/_catalog?n=1&next_page=", c.base)),
-        "{next}"
-    );
+    assert!(next.starts_with("/v2/_catalog?n=1&next_page="), "{next}");
     let resp = c.req(reqwest::Method::GET, &next).send().await.unwrap();
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body, json!({"repositories": ["admin/other"]}));
