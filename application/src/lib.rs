@@ -5,3 +5,5 @@ pub mod health;
 pub mod initial_user;
 pub mod registry;
 pub mod registry_auth;
+pub mod storage_proxy;
+pub mod workers;

@@ -17,7 +17,11 @@ mod audit;
 mod blobs;
 mod body;
 mod catalog;
+mod immutability;
+mod lookup_cache;
 mod manifests;
+mod pull_stats;
+mod quota;
 mod referrers;
 mod tags;
 mod uploads;
@@ -41,6 +45,7 @@ pub use blobs::{BlobBody, BlobMeta};
 pub use catalog::{CatalogPage, PageTokenCipher};
 pub use manifests::{ManifestBody, PushedManifest, ReferrersBody};
 pub use quay_ports::storage::{ByteRange, ByteStream};
+pub use quota::QuotaSettings;
 pub use tags::TagPage;
 pub use uploads::{UploadOutcome, UploadStart};
 
@@ -83,6 +88,20 @@ pub struct RegistrySettings {
     pub pushes_disabled: bool,
     /// The storage location uploads go to (`DISTRIBUTED_STORAGE_PREFERENCE[0]`).
     pub upload_location: String,
+    /// Namespace quota (`FEATURE_QUOTA_MANAGEMENT`, `FEATURE_VERIFY_QUOTA`,
+    /// `QUOTA_INVALIDATE_TOTALS`, `DEFAULT_SYSTEM_REJECT_QUOTA_BYTES`).
+    pub quota: QuotaSettings,
+    /// How blob downloads are answered (`FEATURE_PROXY_STORAGE`, `CDN_SPECIFIC_NAMESPACES`).
+    pub download: quay_ports::storage::redirect::DownloadPolicy,
+    /// `FEATURE_IMMUTABLE_TAGS` (default false): immutable tags are neither moved nor deleted,
+    /// and policies and the `quay.immutable` label make pushed tags immutable.
+    pub immutable_tags: bool,
+    /// `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE` (default false): an immutable tag keeps the expiry
+    /// of its `quay.expires-after` label.
+    pub immutable_tags_can_expire: bool,
+    /// `FEATURE_IMAGE_PULL_STATS` (default false): manifest pulls are counted through
+    /// [`RegistryPorts::pull_metrics`], and deleted tags lose their `tagpullstatistics` rows.
+    pub image_pull_stats: bool,
 }
 
 impl RegistrySettings {
@@ -106,6 +125,11 @@ impl RegistrySettings {
             read_only: false,
             pushes_disabled: false,
             upload_location: location.into(),
+            quota: QuotaSettings::default(),
+            download: quay_ports::storage::redirect::DownloadPolicy::default(),
+            immutable_tags: false,
+            immutable_tags_can_expire: false,
+            image_pull_stats: false,
         }
     }
 }
@@ -115,6 +139,10 @@ impl RegistrySettings {
 pub struct RegistryPorts {
     /// The upload location's storage.
     pub storage: Arc<dyn BlobStorage>,
+    /// Every configured location, for reads from a blob's placements.
+    pub locations: Arc<dyn quay_ports::storage::locations::StorageLocations>,
+    /// Signs storage-proxy tokens with the instance key (`FEATURE_PROXY_STORAGE`).
+    pub proxy_tokens: Option<Arc<dyn quay_ports::crypto::TokenSigner>>,
     /// Manifests and tag moves.
     pub manifests: Arc<dyn ManifestStore>,
     /// Blob metadata.
@@ -139,6 +167,10 @@ pub struct RegistryPorts {
     pub page_tokens: Arc<dyn PageTokenCipher>,
     /// Signature checks of pushed schema 1 manifests.
     pub schema1: Arc<dyn quay_ports::crypto::schema1::Schema1Verifier>,
+    /// Namespace quota sizes, limits and notifications.
+    pub quota: Arc<dyn quay_ports::store::QuotaStore>,
+    /// Pull counters (`PULL_METRICS_REDIS`), when configured.
+    pub pull_metrics: Option<Arc<dyn quay_ports::pull_metrics::PullMetrics>>,
 }
 
 /// Who is calling, for access checks and the action log.
@@ -150,6 +182,8 @@ pub struct Caller {
     pub ip: Option<String>,
     /// `User-Agent`.
     pub user_agent: Option<String>,
+    /// The `Host` header (`MultiCDNStorage` host rules).
+    pub host: Option<String>,
 }
 
 /// Why a `/v2` content request failed.
@@ -195,6 +229,8 @@ impl RegistryFailure {
 pub struct Registry {
     settings: RegistrySettings,
     ports: RegistryPorts,
+    /// Pull-side lookups, cached briefly ([`lookup_cache`]).
+    lookups: access::PullLookups,
 }
 
 impl std::fmt::Debug for Registry {
@@ -208,7 +244,11 @@ impl std::fmt::Debug for Registry {
 impl Registry {
     /// Builds the service.
     pub fn new(settings: RegistrySettings, ports: RegistryPorts) -> Self {
-        Self { settings, ports }
+        Self {
+            settings,
+            ports,
+            lookups: access::PullLookups::default(),
+        }
     }
 
     /// The settings.

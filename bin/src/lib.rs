@@ -10,11 +10,13 @@ pub mod database;
 pub mod logging;
 pub mod migrate;
 pub mod probes;
+pub mod pull_metrics;
 pub mod registry;
 pub mod registry_content;
 pub mod secrets;
 pub mod serve;
 pub mod storage;
+pub mod workers;
 
 use anyhow::Result;
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use quay_adapter_db::Stores;
-use quay_application::registry::{PageTokenCipher, Registry, RegistryPorts, RegistrySettings};
+use quay_application::registry::{
+    PageTokenCipher, QuotaSettings, Registry, RegistryPorts, RegistrySettings,
+};
 use quay_domain::manifest::SparseIndexRule;
 use quay_domain::media_type::ManifestPushPolicy;
 use quay_domain::name::{NamespaceName, RepositoryNameRules};
@@ -79,7 +81,29 @@ fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     s.public_catalog = features.public_catalog;
     s.read_only = config.registry_state == RegistryState::Readonly;
     s.pushes_disabled = config.disable_pushes;
+    s.immutable_tags = features.immutable_tags;
+    s.immutable_tags_can_expire = features.immutable_tags_can_expire;
+    s.image_pull_stats = features.image_pull_stats;
+    s.quota = quota_settings(config);
+    s.download = crate::storage::download_policy(config);
     Ok(s)
+}
+
+/// Quay's quota keys (`config.py` defaults: management off, verify on, invalidate on, no
+/// system-wide reject limit).
+fn quota_settings(config: &QuayConfig) -> QuotaSettings {
+    let get = |key: &str| config.effective.get(key);
+    let defaults = QuotaSettings::default();
+    QuotaSettings {
+        management: config.features.quota_management,
+        verify: config.features.verify_quota,
+        invalidate_totals: get("QUOTA_INVALIDATE_TOTALS")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(defaults.invalidate_totals),
+        default_reject_bytes: get("DEFAULT_SYSTEM_REJECT_QUOTA_BYTES")
+            .and_then(serde_json::Value::as_i64)
+            .unwrap_or(defaults.default_reject_bytes),
+    }
 }
 
 fn digester() -> Arc<dyn Digester> {
@@ -137,6 +161,7 @@ pub async fn registry(
     config: &QuayConfig,
     stores: &Stores,
     distributed: &quay_adapter_storage::DistributedStorage,
+    proxy_tokens: Option<Arc<dyn quay_ports::crypto::TokenSigner>>,
 ) -> Result<Option<Arc<Registry>>> {
     let (location, storage): (String, Arc<dyn BlobStorage>) = match distributed.upload_location() {
         Ok((location, storage)) => (location.to_owned(), Arc::clone(storage)),
@@ -168,6 +193,8 @@ pub async fn registry(
     }
     let ports = RegistryPorts {
         storage,
+        locations: Arc::new(distributed.clone()),
+        proxy_tokens,
         manifests: stores.manifests.clone(),
         blobs: stores.blobs.clone(),
         uploads: stores.uploads.clone(),
@@ -180,6 +207,8 @@ pub async fn registry(
         random: Arc::new(quay_fips::OpenSslRandom),
         page_tokens: Arc::new(page_tokens(config)?),
         schema1: Arc::new(quay_fips::schema1::FipsSchema1Verifier),
+        quota: stores.quota.clone(),
+        pull_metrics: crate::pull_metrics::pull_metrics(config)?,
     };
     Ok(Some(Arc::new(Registry::new(
         settings(config, location)?,

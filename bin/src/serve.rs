@@ -38,20 +38,37 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     )
     .await?;
 
-    let storage = crate::storage::build(&config)?;
+    let work_queue = crate::workers::work_queue(&db);
+    let storage = crate::storage::build_with_cleanup(
+        &config,
+        Some(crate::workers::chunk_cleanup_sink(work_queue.clone())),
+    )?;
+    let workers = crate::workers::Workers::start(&config, &work_queue, &storage)
+        .with_pull_statistics(&config, stores.pull_statistics.clone())?;
     let tls = tls_files(args.tls.as_ref(), &config)?;
     let listen = args.listen.unwrap_or_else(|| default_listen(tls.is_some()));
+    let registry_auth =
+        crate::registry::registry_auth(&config, &stores, &args.source.data_dir).await?;
+    // Storage-proxy tokens are signed with the instance key (Quay's `DownloadProxy`).
+    let proxy_tokens = config
+        .features
+        .proxy_storage
+        .then(|| registry_auth.keyring().signer());
     let services = quay_adapter_http::AppServices {
         health: health(&config, &db, &storage, &args.source.data_dir),
-        registry_auth: Some(
-            crate::registry::registry_auth(&config, &stores, &args.source.data_dir).await?,
-        ),
+        registry_auth: Some(registry_auth),
     };
-    let registry = crate::registry_content::registry(&config, &stores, &storage).await?;
+    let registry =
+        crate::registry_content::registry(&config, &stores, &storage, proxy_tokens).await?;
+    // `/_storage_proxy/` is relayed in-process (Quay's nginx does it in front of Quay).
+    let storage_proxy = crate::storage::proxy_backend(&config)?;
     let app = move || {
-        let app = actix_web::App::new()
+        let mut app = actix_web::App::new()
             .wrap(tracing_actix_web::TracingLogger::default())
             .configure(quay_adapter_http::configure(services.clone()));
+        if let Some(backend) = storage_proxy.clone() {
+            app = app.configure(quay_adapter_http::configure_storage_proxy(backend));
+        }
         match registry.clone() {
             Some(registry) => app.configure(quay_adapter_http::configure_registry(registry)),
             None => app,
@@ -71,7 +88,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(http.listen = %listen, http.scheme = scheme, "quay is serving");
-    server.run().await.context("HTTP server failed")?;
+    let served = server.run().await.context("HTTP server failed");
+    workers.stop().await;
+    served?;
     tracing::info!("quay stopped");
     Ok(())
 }

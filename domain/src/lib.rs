@@ -2,10 +2,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod digest;
+pub mod immutability;
 pub mod manifest;
 pub mod media_type;
 pub mod name;
 pub mod permission;
+pub mod quota;
 pub mod reference;
 pub mod registry_access;
 pub mod registry_error;

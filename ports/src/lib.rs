@@ -4,5 +4,7 @@
 pub mod clock;
 pub mod crypto;
 pub mod health;
+pub mod pull_metrics;
+pub mod queue;
 pub mod storage;
 pub mod store;

@@ -14,6 +14,8 @@ pub mod credential;
 pub mod instance_key;
 pub mod manifest;
 pub mod permission;
+pub mod pull_statistics;
+pub mod quota;
 pub mod repository;
 pub mod service_key;
 pub mod tag;
@@ -29,9 +31,16 @@ pub use credential::{
 pub use instance_key::{InstanceKeyStore, InstanceKeyStoreError, NewInstanceKey};
 pub use manifest::{
     ManifestLabel, ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest,
-    TagMove, TempTag,
+    TagDeletion, TagMove, TempTag,
 };
 pub use permission::{PermissionStore, PermissionStoreError};
+pub use pull_statistics::{
+    ManifestPullUpdate, PullStatisticsStore, PullStatisticsStoreError, TagPullUpdate,
+};
+pub use quota::{
+    NamespaceUsage, NewNotification, NotificationTarget, QuotaPush, QuotaStore, QuotaStoreError,
+    QuotaVerify, SizeAccounting, SizeRowState,
+};
 pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};
 pub use tag::{TagStore, TagStoreError};

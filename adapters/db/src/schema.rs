@@ -82,6 +82,7 @@ diesel::table! {
         reversion -> Bool,
         tag_kind_id -> Integer,
         linked_tag_id -> Nullable<Integer>,
+        immutable -> Bool,
     }
 }
 

@@ -21,6 +21,10 @@ mod credential;
 mod instance_key;
 mod manifest;
 mod permission;
+mod policy_schema;
+mod pull_statistics;
+mod queue;
+mod quota;
 mod registry_schema;
 mod registry_sql;
 mod repository;
@@ -54,6 +58,10 @@ pub struct Stores {
     pub uploads: Arc<dyn quay_ports::store::UploadStore>,
     /// The action log.
     pub audit: Arc<dyn quay_ports::store::AuditLog>,
+    /// Flushed pull statistics (`tagpullstatistics`, `manifestpullstatistics`).
+    pub pull_statistics: Arc<dyn quay_ports::store::PullStatisticsStore>,
+    /// Namespace quotas (sizes, limits, notifications).
+    pub quota: Arc<dyn quay_ports::store::QuotaStore>,
 }
 
 impl Database {
@@ -71,6 +79,8 @@ impl Database {
             blobs: Arc::new(blob::DbBlobStore { db: self.clone() }),
             uploads: Arc::new(upload::DbUploadStore { db: self.clone() }),
             audit: Arc::new(audit::DbAuditLog { db: self.clone() }),
+            pull_statistics: Arc::new(pull_statistics::DbPullStatisticsStore { db: self.clone() }),
+            quota: Arc::new(quota::DbQuotaStore { db: self.clone() }),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod health;
 mod ping;
+mod storage_proxy;
 mod v2;
 
 use std::sync::Arc;
@@ -31,8 +32,18 @@ pub fn configure(services: AppServices) -> impl FnOnce(&mut web::ServiceConfig) 
         if let Some(auth) = registry_auth {
             cfg.app_data(web::Data::from(auth));
             v2::configure(cfg);
+            storage_proxy::configure(cfg);
         }
     }
+}
+
+/// Registers `/_storage_proxy/<token>/<scheme>/<host>/<uri>` (`FEATURE_PROXY_STORAGE`), relaying
+/// the storage URL the token grants through `backend`, on an app that also runs [`configure`]
+/// with registry authentication (which verifies the token).
+pub fn configure_storage_proxy(
+    backend: Arc<dyn quay_ports::storage::redirect::DownloadProxyBackend>,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg: &mut web::ServiceConfig| storage_proxy::configure_proxy(cfg, backend)
 }
 
 /// Registers the `/v2` content routes (blobs, uploads, manifests, tags, referrers) on an app

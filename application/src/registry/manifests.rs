@@ -4,8 +4,10 @@
 //!
 //! Push, in order: access (creating the repository) → media type from `Content-Type` under the
 //! push policy → parse (size cap, schema) → digest (and by-digest check) → schema 1 names and tag
-//! → config blob (images) → children (lists, sparse rule) → one transaction writing the
-//! manifest, its blob and child links, the tag move or `$temp-` tag, and the `push_repo` entry.
+//! → config blob (images) → children (lists, sparse rule) → the tag's expiry and immutability
+//! (labels, policies: [`super::immutability`]) → one transaction writing the manifest, its blob
+//! and child links, its `manifestsecuritystatus`, the tag move (refused on an immutable tag) or
+//! `$temp-` tag, and the `push_repo` entry.
 //! A concurrent push of the same manifest or tag is retried.
 //!
 //! Pull by digest serves the stored bytes with their media type; pull by tag converts for
@@ -32,6 +34,7 @@ mod signature;
 
 use super::access::Need;
 use super::audit::Meta;
+use super::immutability::PushedTagRules;
 use super::{Caller, Registry, RegistryFailure};
 
 /// Largest config blob read to validate an image manifest.
@@ -70,6 +73,14 @@ pub struct ReferrersBody {
 
 fn invalid(e: &ManifestError) -> RegistryFailure {
     RegistryFailure::Error(e.to_registry_error())
+}
+
+/// `TAG_IMMUTABLE` 409 for a push or delete that would move or close an immutable tag.
+fn tag_immutable(name: &str) -> RegistryFailure {
+    RegistryFailure::Error(
+        quay_domain::registry_error::RegistryError::new(ErrorKind::TagImmutable)
+            .with_detail_message(format!("tag '{name}' is immutable")),
+    )
 }
 
 fn manifest_unknown() -> RegistryFailure {
@@ -122,7 +133,7 @@ impl Registry {
             }
             Reference::Digest(_) => body_of(found),
         };
-        let performer = self.performer(caller).await?;
+        let performer = self.pull_performer(caller).await?;
         let key = match reference {
             Reference::Tag(t) => ("tag", Meta::Str(t.as_str().to_owned())),
             Reference::Digest(d) => ("manifest_digest", Meta::Str(d.as_str().to_owned())),
@@ -135,6 +146,7 @@ impl Registry {
             vec![key, ("mediaType", Meta::Str(found.media_type.clone()))],
         );
         self.log(entry).await;
+        self.count_pull(&repo, reference, &found.digest);
         Ok(found)
     }
 
@@ -143,7 +155,8 @@ impl Registry {
     ///
     /// # Errors
     /// `MANIFEST_INVALID` (400, or 415 for an unsupported type, 413 oversize), `NAME_INVALID`
-    /// (schema 1 names), `UNAUTHORIZED`, `Internal`.
+    /// (schema 1 names), `TAG_IMMUTABLE` (409; the manifest is stored, untagged, as Quay
+    /// leaves it), `UNAUTHORIZED`, `Internal`.
     pub async fn put_manifest(
         &self,
         caller: &Caller,
@@ -181,6 +194,13 @@ impl Registry {
         let config = self.check_config(&repo, &parsed).await?;
         let labels = self.labels(&parsed, config.as_ref())?;
         let children = self.check_children(&repo, &parsed).await?;
+        let tag_rules = match reference {
+            Reference::Tag(t) => {
+                self.pushed_tag_rules(&repo, t.as_str(), &parsed, &digest, &labels, &children)
+                    .await?
+            }
+            Reference::Digest(_) => PushedTagRules::default(),
+        };
         let text = String::from_utf8(bytes.to_vec())
             .map_err(|_| invalid(&ManifestError::Parse("manifest is not UTF-8".into())))?;
         let performer = self.performer(caller).await?;
@@ -197,10 +217,15 @@ impl Registry {
                 &text,
                 children.clone(),
                 labels.clone(),
+                tag_rules,
             )?;
             match self.ports.manifests.commit_manifest_push(&push).await {
                 Ok(_) => break,
                 Err(ManifestStoreError::Conflict) if attempt < PUSH_ATTEMPTS => {}
+                Err(ManifestStoreError::TagImmutable(name)) => return Err(tag_immutable(&name)),
+                Err(ManifestStoreError::QuotaExceeded) => {
+                    return Err(self.manifest_quota_refused(&repo).await);
+                }
                 Err(ManifestStoreError::UnknownBlob(d)) => {
                     return Err(invalid(&ManifestError::Invalid(format!(
                         "Unknown blob `{d}` under manifest `{digest}` for repository `{}`",
@@ -215,6 +240,7 @@ impl Registry {
                 Err(e) => return Err(RegistryFailure::internal("storing a manifest", e)),
             }
         }
+        self.manifest_quota_pushed(&repo, reference, &parsed).await;
         tracing::info!(repo.name = %path, manifest.digest = %digest, "manifest pushed");
         Ok(PushedManifest {
             digest,
@@ -237,6 +263,7 @@ impl Registry {
         text: &str,
         children: Vec<String>,
         labels: Vec<ManifestLabel>,
+        tag_rules: PushedTagRules,
     ) -> Result<ManifestPush, RegistryFailure> {
         let now = self.now();
         let now_ms = now.timestamp_millis();
@@ -261,6 +288,14 @@ impl Registry {
                     name: t.as_str().to_owned(),
                     now_ms,
                     lock_id,
+                    end_ms: tag_rules
+                        .expires_after_ms
+                        .and_then(|ms| now_ms.checked_add(ms)),
+                    immutable: tag_rules.immutable,
+                    refuse_immutable: self.settings.immutable_tags,
+                    policy_audit: tag_rules
+                        .by_policy
+                        .then(|| self.immutable_by_policy_entry(repo, t.as_str())),
                 };
                 (Some(tag), None, Some(entry))
             }
@@ -295,6 +330,7 @@ impl Registry {
             tag,
             temp_tag,
             audit,
+            quota: self.quota_push(now_ms, reference, parsed)?,
         })
     }
 
@@ -320,12 +356,11 @@ impl Registry {
             .map_err(|e| RegistryFailure::internal("looking up a config blob", e))?;
         let bytes = match visible {
             None => None,
-            Some(_) => {
+            Some(record) => {
                 let path = StoragePath::for_blob(config.as_str())
                     .map_err(|e| RegistryFailure::internal("config path", e))?;
                 Some(
-                    self.ports
-                        .storage
+                    self.read_storage(&record.locations)
                         .get_bytes(path.as_str(), MAX_CONFIG_BYTES)
                         .await
                         .map_err(|e| RegistryFailure::internal("reading a config blob", e))?,

@@ -54,6 +54,9 @@ pub struct Directory {
     pub access_tokens: Vec<RepositoryAccessToken>,
     /// OAuth access tokens (`$oauthtoken`).
     pub oauth_tokens: Vec<OAuthAccessToken>,
+    /// Mirror robots per repository, with the state whose configuration names them (`MIRROR`:
+    /// `repomirrorconfig`, `ORG_MIRROR`: `orgmirrorconfig`).
+    pub mirror_robots: HashMap<RepositoryId, (RepositoryState, UserId)>,
 }
 
 /// A shared in-memory [`Directory`].
@@ -286,6 +289,19 @@ impl RepositoryStore for MemoryDirectory {
                 .collect()
         });
         Ok(Page { items, next: None })
+    }
+
+    async fn mirror_robot(
+        &self,
+        repository: RepositoryId,
+        state: RepositoryState,
+    ) -> Result<Option<UserId>, RepositoryStoreError> {
+        Ok(self.with(|d| {
+            d.mirror_robots
+                .get(&repository)
+                .filter(|(s, _)| *s == state)
+                .map(|(_, robot)| *robot)
+        }))
     }
 }
 

@@ -278,6 +278,9 @@ impl RegistryAuth {
         let (role, can_create) = self
             .role_and_creation(principal, namespace.as_ref(), repository.as_ref(), &scope)
             .await?;
+        let caller_is_mirror_robot = self
+            .is_mirror_robot(account, repository.as_ref(), &scope)
+            .await?;
         let facts = ScopeFacts {
             authenticated: principal.is_some(),
             namespace_exists: namespace.is_some(),
@@ -286,7 +289,7 @@ impl RegistryAuth {
                 visibility: r.visibility,
                 kind: r.kind,
                 state: r.state,
-                caller_is_mirror_robot: false,
+                caller_is_mirror_robot,
             }),
             role,
             can_create_repository: can_create
@@ -299,6 +302,43 @@ impl RegistryAuth {
         let actions = granted_actions(&scope.actions, &facts)
             .map_err(|e| registry(ErrorKind::Unsupported, e.to_string()))?;
         Ok(Granted { scope, actions })
+    }
+
+    /// Whether `account` is the robot allowed to push into a `MIRROR` (its `repomirrorconfig`
+    /// robot) or `ORG_MIRROR` (its organization mirror's robot) repository; looked up only when
+    /// a push is requested there.
+    async fn is_mirror_robot(
+        &self,
+        account: Option<&Account>,
+        repository: Option<&quay_domain::repository::Repository>,
+        scope: &RepositoryScope,
+    ) -> Result<bool, IssueError> {
+        let (Some(account), Some(repo)) = (account, repository) else {
+            return Ok(false);
+        };
+        if !scope
+            .actions
+            .contains(&quay_domain::scope::ScopeAction::Push)
+            || !matches!(
+                repo.state,
+                RepositoryState::Mirror | RepositoryState::OrgMirror
+            )
+        {
+            return Ok(false);
+        }
+        let robot = self
+            .ports
+            .repositories
+            .mirror_robot(repo.id, repo.state)
+            .await
+            .map_err(backend)?;
+        if robot.is_none() && repo.state == RepositoryState::Mirror {
+            tracing::error!(
+                repo.name = %repo.full_name(),
+                "repository is in MIRROR state but has no mirror configuration"
+            );
+        }
+        Ok(robot == Some(account.id))
     }
 
     fn is_superuser(&self, account: &Account) -> bool {

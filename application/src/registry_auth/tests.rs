@@ -507,3 +507,66 @@ fn restricted_users_cannot_create_in_their_namespace() {
     );
     assert!(f.auth.is_restricted_user("testorg+bot"));
 }
+
+/// Quay's `v2auth` states: `MIRROR` and `ORG_MIRROR` repositories grant `push` only to their
+/// mirror robot, `READ_ONLY` to nobody; `*` only in `NORMAL`.
+#[test]
+fn repository_states_limit_push_to_the_mirror_robot() {
+    use quay_domain::permission::{RepositoryGrants, Role};
+    use quay_domain::repository::{RepositoryId, RepositoryState};
+    use quay_domain::user::UserId;
+
+    let f = fixture();
+    let set_state = |state: RepositoryState, robot: Option<(RepositoryState, i64)>| {
+        f.dir.edit(|d| {
+            for r in &mut d.repositories {
+                if r.id == RepositoryId(11) {
+                    r.state = state;
+                }
+            }
+            d.mirror_robots.clear();
+            if let Some((s, id)) = robot {
+                d.mirror_robots.insert(RepositoryId(11), (s, UserId(id)));
+            }
+            d.grants.insert(
+                (UserId(4), RepositoryId(11)),
+                RepositoryGrants {
+                    repository_roles: vec![Role::Write],
+                    org_team_roles: vec![],
+                },
+            );
+        });
+    };
+    let bot = basic("testorg+bot", "ROBOTTOKEN");
+    let admin = basic("admin", "password");
+    let scope = "repository:testorg/hello:push,pull,*";
+
+    set_state(RepositoryState::Normal, None);
+    assert_eq!(f.actions(Some(&bot), scope), ["push", "pull"]);
+    assert_eq!(f.actions(Some(&admin), scope), ["push", "pull", "*"]);
+
+    set_state(RepositoryState::Mirror, Some((RepositoryState::Mirror, 4)));
+    assert_eq!(f.actions(Some(&bot), scope), ["push", "pull"]);
+    assert_eq!(f.actions(Some(&admin), scope), ["pull"]);
+
+    // Another robot configured, or no configuration at all: nobody pushes.
+    set_state(RepositoryState::Mirror, Some((RepositoryState::Mirror, 99)));
+    assert_eq!(f.actions(Some(&bot), scope), ["pull"]);
+    set_state(RepositoryState::Mirror, None);
+    assert_eq!(f.actions(Some(&bot), scope), ["pull"]);
+
+    // Organization mirrors name their robot in `orgmirrorconfig`.
+    set_state(
+        RepositoryState::OrgMirror,
+        Some((RepositoryState::OrgMirror, 4)),
+    );
+    assert_eq!(f.actions(Some(&bot), scope), ["push", "pull"]);
+    assert_eq!(f.actions(Some(&admin), scope), ["pull"]);
+
+    set_state(
+        RepositoryState::ReadOnly,
+        Some((RepositoryState::Mirror, 4)),
+    );
+    assert_eq!(f.actions(Some(&bot), scope), ["pull"]);
+    assert_eq!(f.actions(Some(&admin), scope), ["pull"]);
+}

@@ -14,6 +14,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use quay_domain::immutability::ImmutabilityPolicy;
 use quay_domain::name::{NamespaceName, RepositoryName};
 use quay_domain::repository::{Repository, RepositoryId};
 use quay_domain::user::UserId;
@@ -36,6 +37,14 @@ pub enum ManifestStoreError {
     /// A concurrent change made the write impossible; retrying may succeed.
     #[error("concurrent change")]
     Conflict,
+    /// The namespace quota refused the push (`QuotaPush::verify`); the new manifest, if any, was
+    /// kept under an expired hidden tag and no tag moved.
+    #[error("namespace quota exceeded")]
+    QuotaExceeded,
+    /// The live tag named here is immutable and may be neither moved nor deleted
+    /// (`FEATURE_IMMUTABLE_TAGS`).
+    #[error("tag '{0}' is immutable")]
+    TagImmutable(String),
     /// The database failed.
     #[error(transparent)]
     Backend(#[from] BackendError),
@@ -67,6 +76,30 @@ pub struct TagMove {
     pub now_ms: i64,
     /// Quay's advisory lock id for `retarget_tag:<repo id>` (PostgreSQL only).
     pub lock_id: i64,
+    /// `lifetime_end_ms` of the new row (the `quay.expires-after` label); `None` for no
+    /// expiry.
+    pub end_ms: Option<i64>,
+    /// `tag.immutable` of the new row (from the `quay.immutable` label or a policy).
+    pub immutable: bool,
+    /// `FEATURE_IMMUTABLE_TAGS`: an immutable live tag of that name is not moved
+    /// ([`ManifestStoreError::TagImmutable`]).
+    pub refuse_immutable: bool,
+    /// `tag_made_immutable_by_policy`, written after the tag row and before the push's own
+    /// entry (Quay logs it from `retarget_tag`).
+    pub policy_audit: Option<AuditEntry>,
+}
+
+/// How a tag deletion behaves (Quay's `delete_tag` and `delete_tags_for_manifest`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TagDeletion {
+    /// The new `lifetime_end_ms`.
+    pub now_ms: i64,
+    /// `FEATURE_IMMUTABLE_TAGS`: an immutable live tag refuses the whole deletion
+    /// ([`ManifestStoreError::TagImmutable`]).
+    pub refuse_immutable: bool,
+    /// `FEATURE_IMAGE_PULL_STATS`: the deleted tags' `tagpullstatistics` rows are removed, so
+    /// a re-pushed tag starts fresh.
+    pub clear_pull_statistics: bool,
 }
 
 /// A hidden temporary tag for a manifest pushed by digest.
@@ -129,6 +162,8 @@ pub struct ManifestPush {
     pub temp_tag: Option<TempTag>,
     /// The `push_repo` entry, written in the same transaction.
     pub audit: Option<AuditEntry>,
+    /// Size accounting and the limits check ([`super::quota`]).
+    pub quota: super::quota::QuotaPush,
 }
 
 /// A repository to create on push (Quay's `create_repository`).
@@ -174,36 +209,64 @@ pub trait ManifestStore: Send + Sync {
         now_ms: i64,
     ) -> Result<Option<StoredManifest>, ManifestStoreError>;
 
-    /// Writes a push in one transaction; returns the manifest id (new or reused).
+    /// Writes a push in one transaction; returns the manifest id (new or reused). A new
+    /// manifest also gets its `manifestsecuritystatus` row (pending, indexer V4, empty hash and
+    /// JSON objects), as Quay writes it for every manifest it creates.
     ///
     /// # Errors
-    /// `UnknownBlob`, `UnknownChild`, `MissingLookup`, `Conflict`, `Backend`.
+    /// `UnknownBlob`, `UnknownChild`, `MissingLookup`, `Conflict`, `TagImmutable` (the live
+    /// tag is immutable and `refuse_immutable` is set; nothing written), `QuotaExceeded` (the
+    /// namespace is at a `Reject` limit after the push's size accounting; a new manifest is kept,
+    /// counted, under `quota.verify.reject_tag`; no tag moves, no audit entry), `Backend`.
     async fn commit_manifest_push(&self, push: &ManifestPush) -> Result<i64, ManifestStoreError>;
 
-    /// Closes the live tag `name` (`lifetime_end_ms = now_ms`) and writes `audit` (with the
-    /// manifest digest filled by the caller). Returns the digest the tag pointed at, or `None`
-    /// when there was no live tag.
+    /// Closes the live tag `name` (`lifetime_end_ms = deletion.now_ms`). Returns the digest
+    /// the tag pointed at, or `None` when there was no live tag.
     ///
     /// # Errors
-    /// `Backend`.
+    /// `TagImmutable` (nothing changed), `Backend`.
     async fn delete_tag(
         &self,
         repository: RepositoryId,
         name: &str,
-        now_ms: i64,
+        deletion: &TagDeletion,
     ) -> Result<Option<String>, ManifestStoreError>;
 
-    /// Closes every live visible tag pointing at `digest`; returns their names (empty when the
-    /// manifest exists but is untagged, `None` when it does not exist).
+    /// Closes every live tag pointing at `digest` in one transaction; returns their names
+    /// (empty when the manifest exists but is untagged, `None` when it does not exist).
     ///
     /// # Errors
-    /// `Backend`.
+    /// `TagImmutable` (nothing changed), `Backend`.
     async fn delete_manifest_tags(
         &self,
         repository: RepositoryId,
         digest: &str,
-        now_ms: i64,
+        deletion: &TagDeletion,
     ) -> Result<Option<Vec<String>>, ManifestStoreError>;
+
+    /// The immutability policies that apply in `repository`: its own
+    /// (`repositoryimmutabilitypolicy`) then its namespace's (`namespaceimmutabilitypolicy`),
+    /// each by id. Rows whose `policy` holds no pattern are skipped.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn immutability_policies(
+        &self,
+        repository: RepositoryId,
+        namespace: UserId,
+    ) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError>;
+
+    /// For each digest, the `quay*` labels (`key`, `value`) of that manifest of `repository` by
+    /// label id (Quay's `list_manifest_labels(key_prefix="quay")`), or `None` when the manifest
+    /// does not exist.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn quay_labels(
+        &self,
+        repository: RepositoryId,
+        digests: &[String],
+    ) -> Result<Vec<Option<Vec<(String, String)>>>, ManifestStoreError>;
 
     /// Manifests whose `subject` is `digest` and which a live tag (hidden or not) keeps.
     ///

@@ -2,7 +2,8 @@
 
 use async_trait::async_trait;
 use quay_domain::name::{NamespaceName, RepositoryName};
-use quay_domain::repository::Repository;
+use quay_domain::repository::{Repository, RepositoryId, RepositoryState};
+use quay_domain::user::UserId;
 
 use super::{BackendError, Page, PageRequest};
 
@@ -52,4 +53,17 @@ pub trait RepositoryStore: Send + Sync {
         namespace: &NamespaceName,
         page: PageRequest,
     ) -> Result<Page<Repository>, RepositoryStoreError>;
+
+    /// The robot allowed to push into a mirrored repository: for `MIRROR`, the
+    /// `internal_robot` of its `repomirrorconfig` (Quay's `get_mirror`, which requires the root
+    /// rule); for `ORG_MIRROR`, that of the `orgmirrorconfig` its `orgmirrorrepository` row
+    /// belongs to. `None` for other states or without a configuration.
+    ///
+    /// # Errors
+    /// [`RepositoryStoreError::Backend`] when the database fails.
+    async fn mirror_robot(
+        &self,
+        repository: RepositoryId,
+        state: RepositoryState,
+    ) -> Result<Option<UserId>, RepositoryStoreError>;
 }

@@ -11,13 +11,16 @@
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
+use quay_domain::immutability::ImmutabilityPolicy;
 use quay_domain::repository::{Repository, RepositoryId};
 use quay_ports::store::{
-    ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest,
+    ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest, TagDeletion,
 };
 
 use super::audit::insert_entry;
 use super::blob::advisory_lock_sql;
+use super::policy_schema::manifestsecuritystatus;
+use super::quota::{account_new_manifest, refuse_over_quota};
 use super::registry_schema::{
     label, labelsourcetype, manifest, manifestblob, manifestchild, manifestlabel, mediatype,
     tagkind,
@@ -31,8 +34,13 @@ use crate::schema::tag;
 
 mod push;
 mod repositories;
+mod rules;
 
 use push::{insert_manifest, write_tags};
+
+// A tag lookup as a subquery of a manifest query (`find_tagged_manifest`).
+diesel::allow_tables_to_appear_in_same_query!(tag, manifest);
+diesel::allow_tables_to_appear_in_same_query!(tag, mediatype);
 
 pub(crate) struct DbManifestStore {
     pub(crate) db: Database,
@@ -152,18 +160,25 @@ impl ManifestStore for DbManifestStore {
             return Ok(None);
         };
         let mut conn = self.db.conn(Route::Primary).await?;
+        // One statement: the manifest of the newest live tag row (`live_tag!`'s choice).
+        let live_manifest = tag::table
+            .filter(tag::repository_id.eq(repo))
+            .filter(tag::name.eq(name))
+            .filter(tag::hidden.eq(false))
+            .filter(
+                tag::lifetime_end_ms
+                    .is_null()
+                    .or(tag::lifetime_end_ms.gt(now_ms)),
+            )
+            .select(tag::manifest_id)
+            .order(tag::id.desc())
+            .single_value();
         let row: Option<ManifestRow> = db_run!(conn, |c| {
-            async {
-                let Some((_, Some(manifest_id))) = live_tag!(c, repo, name, now_ms)? else {
-                    return Ok::<_, diesel::result::Error>(None);
-                };
-                manifest_select!()
-                    .filter(manifest::id.eq(manifest_id))
-                    .first(c)
-                    .await
-                    .optional()
-            }
-            .await
+            manifest_select!()
+                .filter(manifest::id.nullable().eq(live_manifest))
+                .first(c)
+                .await
+                .optional()
         })
         .map_err(|e| backend("looking up a tag", e))?;
         Ok(row.map(stored))
@@ -178,7 +193,8 @@ impl ManifestStore for DbManifestStore {
             .tag
             .as_ref()
             .and_then(|t| advisory_lock_sql(&conn, t.lock_id));
-        let result: Result<i32, TxError> = db_write!(conn, |c| {
+        let quota_refused = std::sync::atomic::AtomicBool::new(false);
+        let result: Result<Option<i32>, TxError> = db_write!(conn, |c| {
             if let Some(sql) = lock_sql.as_deref() {
                 diesel::sql_query(sql).execute(c).await?;
             }
@@ -191,96 +207,72 @@ impl ManifestStore for DbManifestStore {
                 .optional()?;
             let manifest_id = match existing {
                 Some(id) => id,
-                None => insert_manifest!(c, push, repo, now),
+                None => account_new_manifest!(
+                    c,
+                    &push.quota,
+                    repo,
+                    insert_manifest!(c, push, repo, now)
+                ),
             };
-            write_tags!(c, push, repo, manifest_id);
+            if refuse_over_quota!(c, &push.quota, repo, manifest_id, existing.is_none()) {
+                quota_refused.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Ok(None);
+            }
+            if !write_tags!(c, push, repo, manifest_id) {
+                return Ok(None);
+            }
+            if let Some(entry) = push.tag.as_ref().and_then(|t| t.policy_audit.as_ref()) {
+                insert_entry!(c, entry)?;
+            }
             if let Some(entry) = &push.audit {
                 insert_entry!(c, entry)?;
             }
-            Ok(manifest_id)
+            Ok(Some(manifest_id))
         });
-        result
-            .map(i64::from)
-            .map_err(|e| e.into_port("storing a manifest"))
+        match result.map_err(|e| e.into_port("storing a manifest"))? {
+            None if quota_refused.into_inner() => Err(ManifestStoreError::QuotaExceeded),
+            Some(id) => Ok(i64::from(id)),
+            None => Err(ManifestStoreError::TagImmutable(
+                push.tag
+                    .as_ref()
+                    .map(|t| t.name.clone())
+                    .unwrap_or_default(),
+            )),
+        }
     }
 
     async fn delete_tag(
         &self,
         repository: RepositoryId,
         name: &str,
-        now_ms: i64,
+        deletion: &TagDeletion,
     ) -> Result<Option<String>, ManifestStoreError> {
-        let Some(repo) = key(repository.0) else {
-            return Ok(None);
-        };
-        let mut conn = self.db.conn(Route::Primary).await?;
-        let digest: Option<String> = db_write!(conn, |c| {
-            let Some((id, manifest_id)) = live_tag!(c, repo, name, now_ms)? else {
-                return Ok::<_, diesel::result::Error>(None);
-            };
-            diesel::update(tag::table.filter(tag::id.eq(id)))
-                .set(tag::lifetime_end_ms.eq(Some(now_ms)))
-                .execute(c)
-                .await?;
-            let digest: Option<String> = match manifest_id {
-                Some(m) => manifest::table
-                    .filter(manifest::id.eq(m))
-                    .select(manifest::digest)
-                    .first(c)
-                    .await
-                    .optional()?,
-                None => None,
-            };
-            Ok(Some(digest.unwrap_or_default()))
-        })
-        .map_err(|e| backend("deleting a tag", e))?;
-        Ok(digest)
+        rules::delete_tag(&self.db, repository, name, deletion).await
     }
 
     async fn delete_manifest_tags(
         &self,
         repository: RepositoryId,
         digest: &str,
-        now_ms: i64,
+        deletion: &TagDeletion,
     ) -> Result<Option<Vec<String>>, ManifestStoreError> {
-        let Some(repo) = key(repository.0) else {
-            return Ok(None);
-        };
-        let mut conn = self.db.conn(Route::Primary).await?;
-        let names: Option<Vec<String>> = db_write!(conn, |c| {
-            let id: Option<i32> = manifest::table
-                .filter(manifest::repository_id.eq(repo))
-                .filter(manifest::digest.eq(digest))
-                .select(manifest::id)
-                .first(c)
-                .await
-                .optional()?;
-            let Some(id) = id else {
-                return Ok::<_, diesel::result::Error>(None);
-            };
-            let live = tag::table
-                .filter(tag::repository_id.eq(repo))
-                .filter(tag::manifest_id.eq(id))
-                .filter(
-                    tag::lifetime_end_ms
-                        .is_null()
-                        .or(tag::lifetime_end_ms.gt(now_ms)),
-                );
-            let tags: Vec<(i32, String)> = live
-                .select((tag::id, tag::name))
-                .order(tag::id.asc())
-                .load(c)
-                .await?;
-            for (tag_id, _) in &tags {
-                diesel::update(tag::table.filter(tag::id.eq(*tag_id)))
-                    .set(tag::lifetime_end_ms.eq(Some(now_ms)))
-                    .execute(c)
-                    .await?;
-            }
-            Ok(Some(tags.into_iter().map(|(_, n)| n).collect()))
-        })
-        .map_err(|e| backend("deleting a manifest's tags", e))?;
-        Ok(names)
+        rules::delete_manifest_tags(&self.db, repository, digest, deletion).await
+    }
+
+    async fn immutability_policies(
+        &self,
+        repository: RepositoryId,
+        namespace: quay_domain::user::UserId,
+    ) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError> {
+        rules::immutability_policies(&self.db, repository, namespace).await
+    }
+
+    async fn quay_labels(
+        &self,
+        repository: RepositoryId,
+        digests: &[String],
+    ) -> Result<Vec<Option<Vec<(String, String)>>>, ManifestStoreError> {
+        rules::quay_labels(&self.db, repository, digests).await
     }
 
     async fn list_referrers(

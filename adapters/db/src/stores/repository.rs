@@ -130,4 +130,51 @@ impl RepositoryStore for DbRepositoryStore {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(paginate(items, limit, |r| r.name.as_str().to_owned()))
     }
+
+    async fn mirror_robot(
+        &self,
+        repository: RepositoryId,
+        state: RepositoryState,
+    ) -> Result<Option<UserId>, RepositoryStoreError> {
+        use super::policy_schema::{
+            orgmirrorconfig, orgmirrorrepository, repomirrorconfig, repomirrorrule,
+        };
+        let Ok(repo) = i32::try_from(repository.0) else {
+            return Ok(None);
+        };
+        if !matches!(state, RepositoryState::Mirror | RepositoryState::OrgMirror) {
+            return Ok(None);
+        }
+        let mut conn = self.db.conn(Route::Primary).await?;
+        let robot: Option<i32> =
+            db_run!(conn, |c| {
+                async {
+                    if state == RepositoryState::Mirror {
+                        repomirrorconfig::table
+                            .inner_join(
+                                repomirrorrule::table
+                                    .on(repomirrorrule::id.eq(repomirrorconfig::root_rule_id)),
+                            )
+                            .filter(repomirrorconfig::repository_id.eq(repo))
+                            .select(repomirrorconfig::internal_robot_id)
+                            .first::<i32>(c)
+                            .await
+                            .optional()
+                    } else {
+                        orgmirrorrepository::table
+                            .inner_join(orgmirrorconfig::table.on(
+                                orgmirrorconfig::id.eq(orgmirrorrepository::org_mirror_config_id),
+                            ))
+                            .filter(orgmirrorrepository::repository_id.eq(Some(repo)))
+                            .select(orgmirrorconfig::internal_robot_id)
+                            .first::<i32>(c)
+                            .await
+                            .optional()
+                    }
+                }
+                .await
+            })
+            .map_err(|e| backend("looking up a mirror robot", e))?;
+        Ok(robot.map(|id| UserId(i64::from(id))))
+    }
 }

@@ -1,10 +1,13 @@
 //! Integration tests of quay-adapter-db against real PostgreSQL (`QUAY_TEST_PG_URL`, from
 //! `cargo xtask services up`) and SQLite files.
 
+mod audit_log;
 mod concurrency;
 mod errors;
 mod organizations;
 mod python_db;
+mod queue;
+mod quota;
 mod registry_auth;
 mod registry_content;
 mod replicas;

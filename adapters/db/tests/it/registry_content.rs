@@ -93,6 +93,10 @@ fn push(tag: Option<&str>, digest: &str, blobs: &[&str], now: DateTime<Utc>) -> 
             name: t.to_owned(),
             now_ms,
             lock_id: 42,
+            end_ms: None,
+            immutable: false,
+            refuse_immutable: true,
+            policy_audit: None,
         }),
         temp_tag: tag.is_none().then(|| TempTag {
             name: "$temp-test".into(),
@@ -108,6 +112,7 @@ fn push(tag: Option<&str>, digest: &str, blobs: &[&str], now: DateTime<Utc>) -> 
             ip: Some("127.0.0.1".into()),
             metadata_json: "{\"tag\": \"latest\"}".into(),
         }),
+        quota: Default::default(),
     }
 }
 
@@ -153,14 +158,22 @@ async fn writes(stores: &Stores) -> Result<()> {
     );
     // Delete the tag.
     let later = now.timestamp_millis() + 10;
+    let deletion = quay_ports::store::TagDeletion {
+        now_ms: later,
+        refuse_immutable: true,
+        clear_pull_statistics: true,
+    };
     assert_eq!(
-        stores.manifests.delete_tag(HELLO, "latest", later).await?,
+        stores
+            .manifests
+            .delete_tag(HELLO, "latest", &deletion)
+            .await?,
         Some(digest.to_owned())
     );
     assert!(
         stores
             .manifests
-            .delete_tag(HELLO, "latest", later)
+            .delete_tag(HELLO, "latest", &deletion)
             .await?
             .is_none()
     );

@@ -105,6 +105,7 @@ pub(crate) async fn prelude(
             .get(header::USER_AGENT)
             .and_then(|h| h.to_str().ok())
             .map(str::to_owned),
+        host: header_str(req, "Host").map(str::to_owned),
     };
     Ok(V2Request {
         caller,

@@ -3,7 +3,9 @@
 
 use quay_domain::reference::{Reference, RepositoryPath};
 
-use super::manifest_unknown;
+use quay_ports::store::{ManifestStoreError, TagDeletion};
+
+use super::{manifest_unknown, tag_immutable};
 use crate::registry::access::Need;
 use crate::registry::audit::Meta;
 use crate::registry::{Caller, Registry, RegistryFailure};
@@ -12,7 +14,7 @@ impl Registry {
     /// Deletes a tag, or every tag of a manifest (`DELETE`), logging `delete_tag` for each.
     ///
     /// # Errors
-    /// `MANIFEST_UNKNOWN`, `UNAUTHORIZED`, `Internal`.
+    /// `MANIFEST_UNKNOWN`, `TAG_IMMUTABLE` (409, nothing deleted), `UNAUTHORIZED`, `Internal`.
     pub async fn delete_manifest(
         &self,
         caller: &Caller,
@@ -20,22 +22,32 @@ impl Registry {
         reference: &Reference,
     ) -> Result<(), RegistryFailure> {
         let repo = self.repository_for(caller, path, Need::Push).await?;
-        let now_ms = self.now_ms();
+        let deletion = TagDeletion {
+            now_ms: self.now_ms(),
+            refuse_immutable: self.settings.immutable_tags,
+            clear_pull_statistics: self.settings.image_pull_stats,
+        };
+        let failed = |context: &'static str| {
+            move |e| match e {
+                ManifestStoreError::TagImmutable(name) => tag_immutable(&name),
+                e => RegistryFailure::internal(context, e),
+            }
+        };
         let deleted: Vec<String> = match reference {
             Reference::Tag(t) => self
                 .ports
                 .manifests
-                .delete_tag(repo.id, t.as_str(), now_ms)
+                .delete_tag(repo.id, t.as_str(), &deletion)
                 .await
-                .map_err(|e| RegistryFailure::internal("deleting a tag", e))?
+                .map_err(failed("deleting a tag"))?
                 .map(|_| vec![t.as_str().to_owned()])
                 .ok_or_else(manifest_unknown)?,
             Reference::Digest(d) => self
                 .ports
                 .manifests
-                .delete_manifest_tags(repo.id, d.as_str(), now_ms)
+                .delete_manifest_tags(repo.id, d.as_str(), &deletion)
                 .await
-                .map_err(|e| RegistryFailure::internal("deleting a manifest's tags", e))?
+                .map_err(failed("deleting a manifest's tags"))?
                 .ok_or_else(manifest_unknown)?,
         };
         let performer = self.performer(caller).await?;

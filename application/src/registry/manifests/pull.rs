@@ -37,7 +37,7 @@ impl Registry {
         };
         match negotiate_pull(media_type, accept) {
             PullNegotiation::Stored => Ok(body_of(found)),
-            PullNegotiation::Schema1 => self.schema1_of(path, tag, &found).await,
+            PullNegotiation::Schema1 => self.schema1_of(repo, path, tag, &found).await,
             PullNegotiation::LegacyChild => {
                 let parsed = parse_manifest(
                     media_type,
@@ -63,7 +63,7 @@ impl Registry {
                     .ok_or_else(manifest_unknown)?;
                 match negotiate_pull(stored_type(&child)?, accept) {
                     PullNegotiation::Stored => Ok(body_of(child)),
-                    PullNegotiation::Schema1 => self.schema1_of(path, tag, &child).await,
+                    PullNegotiation::Schema1 => self.schema1_of(repo, path, tag, &child).await,
                     PullNegotiation::LegacyChild => Err(manifest_unknown()),
                 }
             }
@@ -73,6 +73,7 @@ impl Registry {
     /// `found` (an image manifest) rendered as unsigned schema 1 for `path:tag`.
     async fn schema1_of(
         &self,
+        repo: &Repository,
         path: &RepositoryPath,
         tag: &str,
         found: &StoredManifest,
@@ -88,9 +89,17 @@ impl Registry {
         };
         let config_path =
             StoragePath::for_blob(image.config.digest.as_str()).map_err(|_| manifest_unknown())?;
-        let config = match self
+        // Read from the config blob's placements (Quay's `RepositoryContentRetriever`).
+        let placements = self
             .ports
-            .storage
+            .blobs
+            .find_repository_blob(repo.id, image.config.digest.as_str(), self.now())
+            .await
+            .map_err(|e| RegistryFailure::internal("looking up a config blob", e))?
+            .map(|record| record.locations)
+            .unwrap_or_default();
+        let config = match self
+            .read_storage(&placements)
             .get_bytes(config_path.as_str(), MAX_CONFIG_BYTES)
             .await
         {

@@ -69,6 +69,21 @@ macro_rules! insert_manifest {
                 .execute(c)
                 .await?;
         }
+        // Quay's `_create_manifest`: every new manifest waits for the security indexer
+        // (`IndexStatus.PENDING` = 0, `IndexerVersion.V4` = 4, JSON fields as `json.dumps({})`).
+        diesel::insert_into(manifestsecuritystatus::table)
+            .values((
+                manifestsecuritystatus::manifest_id.eq(id),
+                manifestsecuritystatus::repository_id.eq(repo),
+                manifestsecuritystatus::index_status.eq(0),
+                manifestsecuritystatus::error_json.eq("{}"),
+                manifestsecuritystatus::last_indexed.eq(now),
+                manifestsecuritystatus::indexer_hash.eq(""),
+                manifestsecuritystatus::indexer_version.eq(4),
+                manifestsecuritystatus::metadata_json.eq("{}"),
+            ))
+            .execute(c)
+            .await?;
         if !push.labels.is_empty() {
             let source = id_by_name!(c, labelsourcetype, "manifest")?
                 .ok_or_else(|| TxError::Lookup("labelsourcetype manifest".into()))?;
@@ -100,7 +115,9 @@ macro_rules! insert_manifest {
     }};
 }
 
-/// Moves the tag or adds the temporary tag of a push.
+/// Moves the tag or adds the temporary tag of a push. Evaluates to `false`, writing nothing,
+/// when the live tag is immutable and `refuse_immutable` is set (the manifest stays, untagged,
+/// as Quay leaves it).
 macro_rules! write_tags {
     ($c:expr, $push:expr, $repo:expr, $manifest_id:expr) => {{
         let (c, push, repo, manifest_id) = (&mut *$c, $push, $repo, $manifest_id);
@@ -109,7 +126,19 @@ macro_rules! write_tags {
         } else {
             0
         };
-        if let Some(t) = &push.tag {
+        let mut written = true;
+        if let Some(t) = &push.tag
+            && let Some((old, _)) = live_tag!(c, repo, t.name.as_str(), t.now_ms)?
+            && t.refuse_immutable
+        {
+            let immutable: bool = tag::table
+                .filter(tag::id.eq(old))
+                .select(tag::immutable)
+                .first(c)
+                .await?;
+            written = !immutable;
+        }
+        if let Some(t) = push.tag.as_ref().filter(|_| written) {
             if let Some((old, _)) = live_tag!(c, repo, t.name.as_str(), t.now_ms)? {
                 diesel::update(tag::table.filter(tag::id.eq(old)))
                     .set(tag::lifetime_end_ms.eq(Some(t.now_ms)))
@@ -122,11 +151,12 @@ macro_rules! write_tags {
                     tag::repository_id.eq(repo),
                     tag::manifest_id.eq(Some(manifest_id)),
                     tag::lifetime_start_ms.eq(t.now_ms),
-                    tag::lifetime_end_ms.eq(None::<i64>),
+                    tag::lifetime_end_ms.eq(t.end_ms),
                     tag::hidden.eq(false),
                     tag::reversion.eq(false),
                     tag::tag_kind_id.eq(tag_kind),
                     tag::linked_tag_id.eq(None::<i32>),
+                    tag::immutable.eq(t.immutable),
                 ))
                 .execute(c)
                 .await?;
@@ -167,6 +197,7 @@ macro_rules! write_tags {
                     .await?;
             }
         }
+        written
     }};
 }
 
