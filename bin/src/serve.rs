@@ -62,9 +62,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         crate::registry_content::registry(&config, &stores, &storage, proxy_tokens).await?;
     // `/_storage_proxy/` is relayed in-process (Quay's nginx does it in front of Quay).
     let storage_proxy = crate::storage::proxy_backend(&config)?;
+    // The client address: Quay's ProxyFix (one trusted `X-Forwarded-For` hop) unless
+    // `PROXY_COUNT` is false.
+    let client_ip =
+        quay_adapter_http::ClientIpPolicy::from_proxy_count(config.effective.get("PROXY_COUNT"));
     let app = move || {
         let mut app = actix_web::App::new()
             .wrap(tracing_actix_web::TracingLogger::default())
+            .app_data(actix_web::web::Data::new(client_ip))
             .configure(quay_adapter_http::configure(services.clone()));
         if let Some(backend) = storage_proxy.clone() {
             app = app.configure(quay_adapter_http::configure_storage_proxy(backend));

@@ -108,27 +108,51 @@ impl CdnSignerFactory for FipsCdnSigners {
 /// drivers use for the same-region bypass, looked up next to `config.yaml`.
 pub const AWS_IP_RANGES_FILE: &str = "aws-ip-ranges.json";
 
-/// AWS ip-ranges from the config directory, when a CDN driver is configured and the file is
-/// there; without it every client is treated as outside AWS (always the CDN URL).
+/// The GeoIP database (MaxMind DB format, the file name Quay ships in `util/ipresolver`)
+/// `MultiCDNStorage` continent rules resolve clients with, looked up next to `config.yaml`.
+pub const GEOIP_DATABASE_FILE: &str = "ip-to-country.mmdb";
+
+/// AWS ip-ranges and the GeoIP database from the config directory, when a CDN driver is
+/// configured and the files are there; without the ranges every client is treated as outside
+/// AWS (always the CDN URL), without the database continent rules never match.
 fn client_network(config: &QuayConfig) -> Result<Option<Arc<dyn ClientNetwork>>> {
     if !config.storage.locations.values().any(|d| d.is_cdn()) {
         return Ok(None);
     }
-    let Some(path) = config
-        .storage
-        .config_dir
-        .as_ref()
-        .map(|d| d.join(AWS_IP_RANGES_FILE))
-        .filter(|p| p.is_file())
-    else {
-        tracing::warn!(
-            "no {AWS_IP_RANGES_FILE} next to config.yaml: CDN storage treats every client as outside AWS"
-        );
-        return Ok(None);
+    let file = |name: &str| {
+        config
+            .storage
+            .config_dir
+            .as_ref()
+            .map(|d| d.join(name))
+            .filter(|p| p.is_file())
     };
-    let ranges = quay_adapter_storage::ipranges::AwsIpRanges::from_file(&path)
-        .map_err(|e| anyhow!("{e}"))?;
-    Ok(Some(Arc::new(ranges)))
+    let ranges = match file(AWS_IP_RANGES_FILE) {
+        Some(path) => Some(
+            quay_adapter_storage::ipranges::AwsIpRanges::from_file(&path)
+                .map_err(|e| anyhow!("{e}"))?,
+        ),
+        None => {
+            tracing::warn!(
+                "no {AWS_IP_RANGES_FILE} next to config.yaml: CDN storage treats every client as outside AWS"
+            );
+            None
+        }
+    };
+    let geoip = match file(GEOIP_DATABASE_FILE) {
+        Some(path) => Some(
+            quay_adapter_storage::geoip::GeoIpDatabase::from_file(&path)
+                .map_err(|e| anyhow!("{e}"))?,
+        ),
+        None => {
+            tracing::warn!(
+                "no {GEOIP_DATABASE_FILE} next to config.yaml: MultiCDNStorage continent rules never match"
+            );
+            None
+        }
+    };
+    let resolver = quay_adapter_storage::geoip::IpResolver::new(ranges, geoip);
+    Ok((!resolver.is_empty()).then(|| Arc::new(resolver) as Arc<dyn ClientNetwork>))
 }
 
 /// The relay of `/_storage_proxy/` downloads, with `FEATURE_PROXY_STORAGE`.

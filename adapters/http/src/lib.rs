@@ -12,6 +12,8 @@ use actix_web::web;
 use quay_application::health::HealthService;
 use quay_application::registry_auth::RegistryAuth;
 
+pub use v2::client_ip::ClientIpPolicy;
+
 /// The application services the HTTP handlers call, shared by every worker thread.
 #[derive(Clone)]
 pub struct AppServices {

@@ -7,6 +7,7 @@ pub(crate) mod auth;
 pub(crate) mod base;
 pub(crate) mod blobs;
 pub(crate) mod catalog;
+pub mod client_ip;
 #[cfg(test)]
 mod contract_tests;
 pub(crate) mod errors;

@@ -6,6 +6,7 @@ pub mod azure;
 pub mod cdn;
 pub mod distributed;
 pub mod factory;
+pub mod geoip;
 pub mod http;
 pub mod ipranges;
 pub mod local;

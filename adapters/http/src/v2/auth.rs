@@ -127,7 +127,7 @@ async fn generate_registry_jwt(req: HttpRequest, auth: web::Data<RegistryAuth>) 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|h| h.to_str().ok());
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = super::client_ip::client_ip(&req);
     let user_agent = req
         .headers()
         .get(header::USER_AGENT)

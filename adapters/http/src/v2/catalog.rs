@@ -55,7 +55,7 @@ async fn catalog(
     };
     let caller = Caller {
         identity,
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: super::client_ip::client_ip(&req),
         user_agent: header_str(&req, "User-Agent").map(str::to_owned),
         host: header_str(&req, "Host").map(str::to_owned),
     };

@@ -99,7 +99,7 @@ pub(crate) async fn prelude(
     };
     let caller = Caller {
         identity,
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: super::client_ip::client_ip(req),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -304,4 +304,104 @@ mod multi {
         );
         assert!(!multi.supports_resumable_downloads());
     }
+
+    /// Signs as `https://<host><path>`, so the URL tells which provider answered.
+    #[derive(Debug)]
+    struct HostSigner(&'static str);
+
+    impl CdnRewriteSigner for HostSigner {
+        fn sign_s3_url(
+            &self,
+            s3_presigned_url: &str,
+            _now_unix: i64,
+            _expires_in_secs: u64,
+            _params: &CdnMetricParams<'_>,
+        ) -> Result<String, SigningError> {
+            let url = Url::parse(s3_presigned_url).unwrap();
+            Ok(format!("https://{}{}", self.0, url.path()))
+        }
+    }
+
+    /// Continent rules resolved through a real MaxMind DB file (the IPLocate layout Quay ships
+    /// and MaxMind's GeoLite2 layout): every continent goes to its provider, addresses the
+    /// database does not know to the default.
+    #[tokio::test]
+    async fn continent_rules_follow_the_geoip_database() {
+        use quay_adapter_storage::geoip::{GeoIpDatabase, IpResolver};
+        const CONTINENTS: &[(&str, &str)] = &[
+            ("AF", "af.cdn.test"),
+            ("AN", "an.cdn.test"),
+            ("AS", "as.cdn.test"),
+            ("EU", "eu.cdn.test"),
+            ("NA", "na.cdn.test"),
+            ("OC", "oc.cdn.test"),
+            ("SA", "sa.cdn.test"),
+        ];
+        let root = unique("multigeo");
+        let s3 = s3(&root).await;
+        let mut providers: Vec<(String, Arc<dyn BlobStorage>)> = Vec::new();
+        let mut rules = Vec::new();
+        for (continent, host) in CONTINENTS.iter().copied().chain([("", "default.cdn.test")]) {
+            let name = if continent.is_empty() {
+                "default"
+            } else {
+                continent
+            };
+            let signer: Arc<dyn CdnRewriteSigner> = Arc::new(HostSigner(host));
+            providers.push((
+                name.to_owned(),
+                Arc::new(CdnS3Storage::new(
+                    CdnKind::CloudFlare,
+                    s3.clone(),
+                    "us-east-1".into(),
+                    signer,
+                    None,
+                )),
+            ));
+            if !continent.is_empty() {
+                rules.push(rule(None, Some(continent), None, name));
+            }
+        }
+        for file in ["ip-to-country.mmdb", "geolite2-country.mmdb"] {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/geoip")
+                .join(file);
+            let resolver = IpResolver::new(None, Some(GeoIpDatabase::from_file(&path).unwrap()));
+            let multi = MultiCdnStorage::new(
+                providers.clone(),
+                "default",
+                rules.clone(),
+                Some(Arc::new(resolver)),
+            )
+            .unwrap();
+            for (ip, host) in [
+                ("41.1.2.3", "af.cdn.test"),
+                ("2001:db8:a0::1", "an.cdn.test"),
+                ("202.12.27.33", "as.cdn.test"),
+                ("193.0.0.5", "eu.cdn.test"),
+                ("2a00:1450::1", "eu.cdn.test"),
+                ("8.8.8.8", "na.cdn.test"),
+                ("::ffff:8.8.8.4", "na.cdn.test"),
+                ("1.1.1.1", "oc.cdn.test"),
+                ("200.160.1.1", "sa.cdn.test"),
+                ("127.0.0.1", "default.cdn.test"),
+                ("192.168.1.1", "default.cdn.test"),
+            ] {
+                let url = multi
+                    .direct_download_url("sha256/ab/abc", &request(Some(ip), false))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(url.host_str(), Some(host), "{file}: {ip}");
+            }
+            // No client address: no continent, the default provider, which then hands out the
+            // plain S3 URL (as every CDN driver does without a client address).
+            let url = multi
+                .direct_download_url("sha256/ab/abc", &request(None, false))
+                .await
+                .unwrap()
+                .unwrap();
+            assert!(is_s3(&url), "{url}");
+        }
+    }
 }
