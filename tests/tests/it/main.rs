@@ -12,4 +12,6 @@ mod registry_push_rules;
 mod registry_s3;
 mod registry_swift;
 mod replay;
+mod storage_geoip;
 mod storage_redirect;
+mod support;

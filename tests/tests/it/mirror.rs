@@ -4,6 +4,8 @@ use quay_e2e::{Server, client, quay, sqlite};
 use std::process::Command;
 use std::time::Duration;
 
+use crate::support::{serve_args, start};
+
 /// The health endpoints answer with Quay's services, in Quay's JSON shape, uncached.
 async fn assert_health_shapes(base: &str) {
     let resp = client()
@@ -179,23 +181,8 @@ async fn mirror_tls_auto_generates_a_certificate_for_the_host() {
 async fn init_user_is_created_once_in_any_mode() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "--mode",
-        "mirror",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "correct-horse-battery",
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let args = serve_args("mirror", None, &data, Some("correct-horse-battery"));
+    let mut server = start(dir.path(), &args, None).await;
     server.terminate().unwrap();
     let db = data.join("quay_sqlite.db");
     assert_eq!(sqlite(&db, "select username from user"), "admin");
@@ -203,11 +190,7 @@ async fn init_user_is_created_once_in_any_mode() {
         &db,
         "select password_hash from user where username = 'admin'",
     );
-    let mut again = Server::spawn(dir.path(), &args, false).unwrap();
-    again
-        .wait_for("/health/instance", 200, Duration::from_secs(20))
-        .await
-        .unwrap();
+    let mut again = start(dir.path(), &args, None).await;
     again.terminate().unwrap();
     assert_eq!(
         sqlite(

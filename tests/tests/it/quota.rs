@@ -11,36 +11,16 @@
 //! - nothing stored before is lost, and tag deletion leaves the sizes alone (Quay subtracts
 //!   when garbage collection removes a manifest).
 
-use std::path::Path;
-use std::process::Command;
-use std::time::Duration;
-
-use quay_e2e::{Server, client, pg_url};
 use serde_json::{Value, json};
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+use crate::support::{
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args,
+    server_keys, sha256, standalone_config, start, write_config,
+};
+
 const QUOTA_DENIED: &str = r#"{"errors":[{"code":"DENIED","detail":{},"message":"Quota has been exceeded on namespace"}]}"#;
 
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
 impl Db {
-    fn sql(&self, sql: &str) -> String {
-        let out = match self {
-            Db::Sqlite(path) => Command::new("sqlite3").arg(path).arg(sql).output(),
-            Db::Postgres(url) => Command::new("psql").args([url, "-XAtqc", sql]).output(),
-        }
-        .expect("running the SQL client");
-        assert!(
-            out.status.success(),
-            "SQL failed: {}\n{sql}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
     /// `size,backfill_start_ms,complete` of a size row (empty when missing).
     fn namespace_size(&self, namespace: &str) -> String {
         self.sql(&format!(
@@ -78,67 +58,6 @@ impl Db {
               ((SELECT max(id) FROM userorganizationquota), (SELECT id FROM quotatype WHERE name = 'Warning'), 80),
               ((SELECT max(id) FROM userorganizationquota), (SELECT id FROM quotatype WHERE name = 'Reject'), 100);"
         ));
-    }
-}
-
-fn sha256(data: &[u8]) -> String {
-    quay_fips::digest::sha256_digest(data).expect("sha256")
-}
-
-struct Client {
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn login(base: &str, service: &str, scopes: &[&str]) -> Self {
-        let mut query = vec![("service", service)];
-        query.extend(scopes.iter().map(|s| ("scope", *s)));
-        let resp = client()
-            .get(format!("{base}/v2/auth"))
-            .query(&query)
-            .basic_auth("admin", Some("password123"))
-            .send()
-            .await
-            .expect("GET /v2/auth");
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.expect("token JSON");
-        Self {
-            base: base.to_owned(),
-            token: body["token"].as_str().expect("token").to_owned(),
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.base)
-        };
-        client().request(method, url).bearer_auth(&self.token)
-    }
-
-    async fn blob(&self, repo: &str, data: &[u8]) -> reqwest::Response {
-        self.req(
-            reqwest::Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={}", sha256(data)),
-        )
-        .body(data.to_vec())
-        .send()
-        .await
-        .expect("POST monolithic")
-    }
-
-    async fn manifest(&self, repo: &str, reference: &str, body: &[u8]) -> reqwest::Response {
-        self.req(
-            reqwest::Method::PUT,
-            &format!("/v2/{repo}/manifests/{reference}"),
-        )
-        .header("Content-Type", OCI_MANIFEST)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("PUT manifest")
     }
 }
 
@@ -192,25 +111,27 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     let s2 = s1 + len(&[&layer2, &config2]);
 
     // The first push of the namespace inserts both size rows, complete.
-    assert_eq!(c.blob(repo, &config1).await.status(), 201);
-    assert_eq!(c.blob(repo, &layer1).await.status(), 201);
-    assert_eq!(c.manifest(repo, "v1", &manifest1).await.status(), 201);
+    let pushed = c
+        .push_image(repo, "v1", &[&config1, &layer1], &manifest1)
+        .await;
+    assert_eq!(pushed.status(), 201);
     assert_eq!(db.namespace_size("quotaorg"), format!("{s1},0,1"));
     assert_eq!(db.repository_size("quotaorg", "app"), format!("{s1},0,1"));
     // Another repository with the same layer: the namespace counts it once.
     let other = "quotaorg/other";
-    assert_eq!(c.blob(other, &config1).await.status(), 201);
-    assert_eq!(c.blob(other, &layer1).await.status(), 201);
-    assert_eq!(c.manifest(other, "v1", &manifest1).await.status(), 201);
+    let pushed = c
+        .push_image(other, "v1", &[&config1, &layer1], &manifest1)
+        .await;
+    assert_eq!(pushed.status(), 201);
     assert_eq!(db.namespace_size("quotaorg"), format!("{s1},0,1"));
     assert_eq!(db.repository_size("quotaorg", "other"), format!("{s1},0,1"));
 
     // A quota one byte short of the second image: its blobs go in (the namespace is under the
     // limit), its manifest is refused after being counted.
     db.set_quota("quotaorg", s2 - 1);
-    assert_eq!(c.blob(repo, &config2).await.status(), 201);
-    assert_eq!(c.blob(repo, &layer2).await.status(), 201);
-    let refused = answer(c.manifest(repo, "v2", &manifest2).await).await;
+    assert_eq!(c.monolithic(repo, &config2).await.status(), 201);
+    assert_eq!(c.monolithic(repo, &layer2).await.status(), 201);
+    let refused = answer(c.put_manifest(repo, "v2", OCI_MANIFEST, &manifest2).await).await;
     assert_eq!(refused, (403, QUOTA_DENIED.to_owned()));
     assert_eq!(db.namespace_size("quotaorg"), format!("{s2},0,1"));
     assert_eq!(db.repository_size("quotaorg", "app"), format!("{s2},0,1"));
@@ -312,13 +233,23 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     // Between 80 % and 100 %: pushes go through with a warning to the administrators. The
     // manifest refused before is already counted: tagging it now adds nothing.
     db.set_quota("quotaorg", s2 + 1000);
-    assert_eq!(c.manifest(repo, "v2", &manifest2).await.status(), 201);
+    assert_eq!(
+        c.put_manifest(repo, "v2", OCI_MANIFEST, &manifest2)
+            .await
+            .status(),
+        201
+    );
     assert_eq!(db.namespace_size("quotaorg"), format!("{s2},0,1"));
     assert_eq!(
         db.notifications().last().map(String::as_str),
         Some(r#"quota_warning|admin|{"namespace": "quotaorg"}"#)
     );
-    assert_eq!(c.manifest(repo, "v3", &manifest1).await.status(), 201);
+    assert_eq!(
+        c.put_manifest(repo, "v3", OCI_MANIFEST, &manifest1)
+            .await
+            .status(),
+        201
+    );
     assert_eq!(db.notifications().len(), 3, "one warning per administrator");
 
     // Nothing stored before is lost.
@@ -355,18 +286,19 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     // A namespace without a quota falls under DEFAULT_SYSTEM_REJECT_QUOTA_BYTES (6000 here):
     // the first image fits, the second is refused at its manifest, then at the next upload.
     let solo = "admin/solo";
-    assert_eq!(c.blob(solo, &config1).await.status(), 201);
-    assert_eq!(c.blob(solo, &layer1).await.status(), 201);
-    assert_eq!(c.manifest(solo, "v1", &manifest1).await.status(), 201);
-    assert_eq!(c.blob(solo, &config2).await.status(), 201);
-    assert_eq!(c.blob(solo, &layer2).await.status(), 201);
+    let pushed = c
+        .push_image(solo, "v1", &[&config1, &layer1], &manifest1)
+        .await;
+    assert_eq!(pushed.status(), 201);
+    assert_eq!(c.monolithic(solo, &config2).await.status(), 201);
+    assert_eq!(c.monolithic(solo, &layer2).await.status(), 201);
     assert_eq!(
-        answer(c.manifest(solo, "v2", &manifest2).await).await,
+        answer(c.put_manifest(solo, "v2", OCI_MANIFEST, &manifest2).await).await,
         (403, QUOTA_DENIED.to_owned())
     );
     assert_eq!(db.namespace_size("admin"), format!("{s2},0,1"));
     assert_eq!(
-        answer(c.blob(solo, b"more").await).await,
+        answer(c.monolithic(solo, b"more").await).await,
         (403, QUOTA_DENIED.to_owned())
     );
     // A manifest pushed by digest (a list's child) is counted, never refused.
@@ -374,7 +306,9 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     let mut child = child;
     child["config"] = json!({"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config1), "size": config1.len()});
     let child = serde_json::to_vec(&child).unwrap();
-    let by_digest = c.manifest(solo, &sha256(&child), &child).await;
+    let by_digest = c
+        .put_manifest(solo, &sha256(&child), OCI_MANIFEST, &child)
+        .await;
     assert_eq!(by_digest.status(), 201);
     assert_eq!(db.namespace_size("admin"), format!("{s2},0,1"));
     assert_eq!(
@@ -389,101 +323,31 @@ async fn scenario(base: &str, service: &str, db: &Db) {
 const QUOTA_KEYS: &str = "FEATURE_QUOTA_MANAGEMENT: true\nDEFAULT_SYSTEM_REJECT_QUOTA_BYTES: 6000\n\
                           CREATE_NAMESPACE_ON_PUSH: true\n";
 
-async fn wait(server: &mut Server) {
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
-}
-
 #[tokio::test]
 async fn mirror_sqlite_quota() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = dir.path().join("config.yaml");
-    std::fs::write(&config, QUOTA_KEYS).unwrap();
-    let args = [
-        "--mode",
-        "mirror",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    wait(&mut server).await;
+    let config = write_config(dir.path(), QUOTA_KEYS);
+    let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     let host = server.base.trim_start_matches("http://").to_owned();
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     scenario(&server.base, &host, &db).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
 }
 
-fn standalone_config(path: &Path, db_url: &str, storage: &Path) {
-    std::fs::write(
-        path,
-        format!(
-            "SERVER_HOSTNAME: registry.example.com\nPREFERRED_URL_SCHEME: http\nDB_URI: {}\n\
-             SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n\
-             {QUOTA_KEYS}",
-            db_url.replacen("postgres://", "postgresql://", 1),
-            storage.display()
-        ),
-    )
-    .unwrap();
-}
-
 #[tokio::test]
 async fn standalone_postgres_quota() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_quota");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
-    standalone_config(&config, &url, &storage);
+    let pg = PgDatabase::create("e2e_quota");
+    let storage = local_storage(&dir.path().join("storage"));
+    let extra = server_keys("registry.example.com", "http") + QUOTA_KEYS;
+    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
     let data = dir.path().join("data");
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let migrate = quay_e2e::quay(&upgrade);
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let mut args = common.to_vec();
-    args.extend([
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ]);
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    wait(&mut server).await;
-    let db = Db::Postgres(url);
-    scenario(&server.base, "registry.example.com", &db).await;
+    db_upgrade(&config, &data);
+    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
+    scenario(&server.base, "registry.example.com", &pg.db()).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }

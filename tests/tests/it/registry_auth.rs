@@ -3,44 +3,17 @@
 //! approved key of the `servicekey` table (a key "Python Quay" registered), on SQLite (mirror
 //! preset) and PostgreSQL (standalone preset).
 
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use quay_e2e::{Server, client, pg_url, quay};
+use quay_e2e::client;
 use quay_ports::crypto::{JsonValue, RegistryTokenRequest, TokenSigner};
 use secrecy::SecretString;
 use serde_json::Value;
 
-/// Runs SQL on the instance's database.
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    /// The database's current UTC time as a `timestamp without time zone` expression.
-    fn utc_now(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "strftime('%Y-%m-%d %H:%M:%f', 'now')",
-            Db::Postgres(_) => "(now() AT TIME ZONE 'utc')",
-        }
-    }
-
-    fn sql(&self, sql: &str) -> String {
-        let out = match self {
-            Db::Sqlite(path) => Command::new("sqlite3").arg(path).arg(sql).output(),
-            Db::Postgres(url) => Command::new("psql").args([url, "-XAtqc", sql]).output(),
-        }
-        .expect("running the SQL client");
-        assert!(
-            out.status.success(),
-            "SQL failed: {}\n{sql}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
+use crate::support::{
+    Db, PASSWORD, PgDatabase, db_upgrade, instance_secret, local_storage, serve_args, server_keys,
+    standalone_config, start, write_config,
+};
 
 /// An organization, a robot with an encrypted token, three repositories, a read permission.
 fn seed(db: &Db, database_secret_key: &str, robot_token: &str) {
@@ -387,36 +360,12 @@ async fn other_instances_keys(registry: &Registry<'_>, db: &Db) {
     );
 }
 
-fn instance_secret(data: &Path, key: &str) -> String {
-    let text =
-        std::fs::read_to_string(data.join("instance-secrets.yaml")).expect("instance secrets");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")))
-        .map(|v| v.trim().trim_matches(|c| c == '\'' || c == '"').to_owned())
-        .expect("secret present")
-}
-
 #[tokio::test]
 async fn mirror_sqlite_registry_auth() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "--mode",
-        "mirror",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let args = serve_args("mirror", None, &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     assert!(data.join("quay.pem").is_file() && data.join("quay.kid").is_file());
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     seed(
@@ -439,66 +388,26 @@ async fn mirror_sqlite_registry_auth() {
         base: &server.base,
         service: host,
     };
-    scenario(&registry, &db, ("admin", "password123")).await;
+    scenario(&registry, &db, ("admin", PASSWORD)).await;
     assert!(server.terminate().unwrap().success());
 }
 
 #[tokio::test]
 async fn standalone_postgres_registry_auth() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_registry_auth");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name}"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (base, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{base}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "SERVER_HOSTNAME: registry.example.com\nPREFERRED_URL_SCHEME: https\nDB_URI: {}\n\
-             SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n",
-            url.replacen("postgres://", "postgresql://", 1),
-            storage.display()
-        ),
-    )
-    .unwrap();
-    let common = [
-        "--mode",
+    let pg = PgDatabase::create("e2e_registry_auth");
+    let storage = local_storage(&dir.path().join("storage"));
+    let extra = server_keys("registry.example.com", "https");
+    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
+    db_upgrade(&config, dir.path());
+    let args = serve_args(
         "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let out = quay(&upgrade);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        Some(&config),
+        dir.path(),
+        Some("correct-horse-battery"),
     );
-    let mut serve = vec![
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "correct-horse-battery",
-    ];
-    serve.extend(common);
-    let mut server = Server::spawn(dir.path(), &serve, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let db = Db::Postgres(url);
+    let mut server = start(dir.path(), &args, None).await;
+    let db = pg.db();
     seed(
         &db,
         "e2e-database-secret",
@@ -520,5 +429,5 @@ async fn standalone_postgres_registry_auth() {
     };
     scenario(&registry, &db, ("admin", "correct-horse-battery")).await;
     assert!(server.terminate().unwrap().success());
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }

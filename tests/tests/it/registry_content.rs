@@ -6,7 +6,6 @@
 //! PostgreSQL (standalone preset).
 
 use std::process::Command;
-use std::time::Duration;
 
 mod edge;
 mod namespace_on_push;
@@ -15,36 +14,13 @@ mod rows;
 mod schema1;
 mod state;
 
-use quay_e2e::{Server, client, pg_url};
+use quay_e2e::client;
 use serde_json::{Value, json};
 
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    fn sql(&self, sql: &str) -> String {
-        let out = match self {
-            Db::Sqlite(path) => Command::new("sqlite3").arg(path).arg(sql).output(),
-            Db::Postgres(url) => Command::new("psql").args([url, "-XAtqc", sql]).output(),
-        }
-        .expect("running the SQL client");
-        assert!(
-            out.status.success(),
-            "SQL failed: {}\n{sql}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-
-    fn bool_true(&self) -> &'static str {
-        match self {
-            Db::Sqlite(_) => "1",
-            Db::Postgres(_) => "t",
-        }
-    }
-}
+use crate::support::{
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args,
+    server_keys, sha256, standalone_config, start, write_config,
+};
 
 fn gzip(data: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
@@ -61,73 +37,6 @@ fn gzip(data: &[u8]) -> Vec<u8> {
         .write_all(data)
         .expect("writing to gzip");
     child.wait_with_output().expect("gzip output").stdout
-}
-
-fn sha256(data: &[u8]) -> String {
-    quay_fips::digest::sha256_digest(data).expect("sha256")
-}
-
-struct Client {
-    base: String,
-    token: String,
-}
-
-impl Client {
-    async fn login(base: &str, service: &str, scopes: &[&str]) -> Self {
-        let mut query = vec![("service", service)];
-        query.extend(scopes.iter().map(|s| ("scope", *s)));
-        let resp = client()
-            .get(format!("{base}/v2/auth"))
-            .query(&query)
-            .basic_auth("admin", Some("password123"))
-            .send()
-            .await
-            .expect("GET /v2/auth");
-        assert_eq!(resp.status(), 200);
-        let body: Value = resp.json().await.expect("token JSON");
-        Self {
-            base: base.to_owned(),
-            token: body["token"].as_str().expect("token").to_owned(),
-        }
-    }
-
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        let url = if path.starts_with("http") {
-            path.to_owned()
-        } else {
-            format!("{}{path}", self.base)
-        };
-        client().request(method, url).bearer_auth(&self.token)
-    }
-
-    async fn monolithic(&self, repo: &str, data: &[u8]) -> reqwest::Response {
-        self.req(
-            reqwest::Method::POST,
-            &format!("/v2/{repo}/blobs/uploads/?digest={}", sha256(data)),
-        )
-        .body(data.to_vec())
-        .send()
-        .await
-        .expect("POST monolithic")
-    }
-
-    async fn put_manifest(
-        &self,
-        repo: &str,
-        reference: &str,
-        media_type: &str,
-        body: &[u8],
-    ) -> reqwest::Response {
-        self.req(
-            reqwest::Method::PUT,
-            &format!("/v2/{repo}/manifests/{reference}"),
-        )
-        .header("Content-Type", media_type)
-        .body(body.to_vec())
-        .send()
-        .await
-        .expect("PUT manifest")
-    }
 }
 
 fn header(resp: &reqwest::Response, name: &str) -> String {
@@ -149,7 +58,6 @@ async fn error_code(resp: reqwest::Response) -> (u16, String) {
     )
 }
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const DOCKER_V2: &str = "application/vnd.docker.distribution.manifest.v2+json";
 
@@ -584,34 +492,12 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     schema1::signed_push(&c, &layer).await;
 }
 
-fn mirror_args(data: &std::path::Path) -> Vec<String> {
-    [
-        "--mode",
-        "mirror",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ]
-    .map(str::to_owned)
-    .to_vec()
-}
-
 #[tokio::test]
 async fn mirror_sqlite_registry_content() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let args = mirror_args(&data);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let args = serve_args("mirror", None, &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     let host = server.base.trim_start_matches("http://").to_owned();
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     scenario(&server.base, &host, &db).await;
@@ -622,66 +508,15 @@ async fn mirror_sqlite_registry_content() {
 #[tokio::test]
 async fn standalone_postgres_registry_content() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_registry_content");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name}"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "SERVER_HOSTNAME: registry.example.com\nPREFERRED_URL_SCHEME: http\nDB_URI: {}\n\
-             SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n\
-             MAXIMUM_LAYER_SIZE: 1M\n",
-            url.replacen("postgres://", "postgresql://", 1),
-            storage.display()
-        ),
-    )
-    .unwrap();
+    let pg = PgDatabase::create("e2e_registry_content");
+    let storage = local_storage(&dir.path().join("storage"));
+    let extra = server_keys("registry.example.com", "http") + "MAXIMUM_LAYER_SIZE: 1M\n";
+    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
     let data = dir.path().join("data");
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let migrate = quay_e2e::quay(&upgrade);
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let args = [
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
-    let db = Db::Postgres(url);
+    db_upgrade(&config, &data);
+    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
+    let db = pg.db();
     // `default` is not in Quay's seed data: the binary registers configured locations at boot.
     assert_eq!(
         db.sql("SELECT count(*) FROM imagestoragelocation WHERE name = 'default'"),
@@ -690,5 +525,5 @@ async fn standalone_postgres_registry_content() {
     scenario(&server.base, "registry.example.com", &db).await;
     edge::limits(&server.base, "registry.example.com", &db).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }

@@ -2,34 +2,18 @@
 //! (mirror preset) through the token flow of `/v2/auth`, pulls it back, lists its tags and
 //! fetches its manifest by digest.
 
-use std::time::Duration;
-
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use quay_e2e::Server;
+
+use crate::support::{PASSWORD, serve_args, start};
 
 #[tokio::test]
 async fn oci_client_push_and_pull_round_trip() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "--mode",
-        "mirror",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
+    let args = serve_args("mirror", None, &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     let host = server.base.trim_start_matches("http://").to_owned();
     let client = Client::new(ClientConfig {
         protocol: ClientProtocol::Http,

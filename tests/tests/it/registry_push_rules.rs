@@ -14,39 +14,20 @@
 //! Needs `QUAY_TEST_REDIS_URL` and `QUAY_TEST_PG_URL` (`cargo xtask services up`), and the
 //! `sqlite3`, `psql` and `redis-cli` clients.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use quay_e2e::{Server, client, pg_url};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+use crate::support::{
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args, sha256,
+    standalone_config, start, write_config,
+};
+
 const SERVICE: &str = "registry.example.com";
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 const DATABASE_SECRET_KEY: &str = "e2e-push-rules-database-secret";
 const ROBOT_TOKEN: &str = "MIRRORROBOTTOKEN0123456789";
-
-enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    fn sql(&self, sql: &str) -> String {
-        let out = match self {
-            Db::Sqlite(path) => Command::new("sqlite3").arg(path).arg(sql).output(),
-            Db::Postgres(url) => Command::new("psql").args([url, "-XAtqc", sql]).output(),
-        }
-        .expect("running the SQL client");
-        assert!(
-            out.status.success(),
-            "SQL failed: {}\n{sql}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    }
-}
 
 /// The test Redis, one database per backend so the two tests never share keys.
 struct Redis {
@@ -121,23 +102,6 @@ impl Redis {
     }
 }
 
-fn sha256(data: &[u8]) -> String {
-    quay_fips::digest::sha256_digest(data).expect("sha256")
-}
-
-async fn token(base: &str, user: &str, password: &str, scope: &str) -> String {
-    let resp = client()
-        .get(format!("{base}/v2/auth"))
-        .query(&[("service", SERVICE), ("scope", scope)])
-        .basic_auth(user, Some(password))
-        .send()
-        .await
-        .expect("GET /v2/auth");
-    assert_eq!(resp.status(), 200, "{user}");
-    let body: Value = resp.json().await.expect("token JSON");
-    body["token"].as_str().expect("token").to_owned()
-}
-
 /// An image: a layer unique to `seed`, a config with `labels`, and its OCI manifest.
 struct Image {
     layer: Vec<u8>,
@@ -184,43 +148,16 @@ impl Image {
     }
 }
 
-struct Session<'a> {
-    base: &'a str,
-    token: String,
-}
-
-impl Session<'_> {
-    fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        client()
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-    }
-
+impl Client {
     /// Uploads the image's blobs and puts its manifest at `reference`.
     async fn push(&self, repo: &str, reference: &str, image: &Image) -> reqwest::Response {
-        for blob in [&image.config, &image.layer] {
-            let resp = self
-                .req(
-                    reqwest::Method::POST,
-                    &format!("/v2/{repo}/blobs/uploads/?digest={}", sha256(blob)),
-                )
-                .body(blob.clone())
-                .send()
-                .await
-                .expect("POST blob");
-            if resp.status() != 201 {
-                return resp;
-            }
-        }
-        self.req(
-            reqwest::Method::PUT,
-            &format!("/v2/{repo}/manifests/{reference}"),
+        self.push_image(
+            repo,
+            reference,
+            &[&image.config, &image.layer],
+            &image.manifest,
         )
-        .header("Content-Type", OCI_MANIFEST)
-        .body(image.manifest.clone())
-        .send()
         .await
-        .expect("PUT manifest")
     }
 
     async fn get(&self, repo: &str, reference: &str) -> u16 {
@@ -274,10 +211,7 @@ fn live_tag(db: &Db, repo: &str, name: &str) -> String {
 async fn scenario(base: &str, db: &Db, redis: &Redis) {
     let repo = "admin/rules";
     let scope = format!("repository:{repo}:pull,push");
-    let admin = Session {
-        base,
-        token: token(base, "admin", "password123", &scope).await,
-    };
+    let admin = Client::login(base, SERVICE, &[&scope]).await;
     security_status(&admin, db, repo).await;
     immutable_label(&admin, db, repo).await;
     expiry_label(&admin, db, repo).await;
@@ -287,7 +221,7 @@ async fn scenario(base: &str, db: &Db, redis: &Redis) {
 }
 
 /// Quay's `_create_manifest` writes one pending security status per new manifest.
-async fn security_status(admin: &Session<'_>, db: &Db, repo: &str) {
+async fn security_status(admin: &Client, db: &Db, repo: &str) {
     let image = Image::new(1, &json!({}));
     let resp = admin.push(repo, "v1", &image).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
@@ -306,7 +240,7 @@ async fn security_status(admin: &Session<'_>, db: &Db, repo: &str) {
 }
 
 /// The `quay.immutable` label, and what an immutable tag refuses.
-async fn immutable_label(admin: &Session<'_>, db: &Db, repo: &str) {
+async fn immutable_label(admin: &Client, db: &Db, repo: &str) {
     let locked = Image::new(2, &json!({"quay.immutable": "True "}));
     let resp = admin.push(repo, "locked", &locked).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
@@ -355,7 +289,7 @@ async fn immutable_label(admin: &Session<'_>, db: &Db, repo: &str) {
 
 /// `quay.expires-after` sets the pushed tag's end; an immutable tag keeps none
 /// (`FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE` off).
-async fn expiry_label(admin: &Session<'_>, db: &Db, repo: &str) {
+async fn expiry_label(admin: &Client, db: &Db, repo: &str) {
     let rid = repo_id(db, "rules");
     let lifetime = |tag: &str| {
         db.sql(&format!(
@@ -388,7 +322,7 @@ async fn expiry_label(admin: &Session<'_>, db: &Db, repo: &str) {
 /// Repository policies, then namespace policies (here one that protects every tag it does not
 /// match), decide at push time; Quay logs
 /// `tag_made_immutable_by_policy` before the push's own entry.
-async fn policies(admin: &Session<'_>, db: &Db, repo: &str) {
+async fn policies(admin: &Client, db: &Db, repo: &str) {
     let rid = repo_id(db, "rules");
     db.sql(&format!(
         "INSERT INTO repositoryimmutabilitypolicy (uuid, repository_id, namespace_id, policy) \
@@ -440,7 +374,7 @@ async fn policies(admin: &Session<'_>, db: &Db, repo: &str) {
 }
 
 /// Redis hashes of pulls by tag and by digest; a deleted tag loses its statistics row.
-async fn pull_statistics(admin: &Session<'_>, db: &Db, redis: &Redis, repo: &str) {
+async fn pull_statistics(admin: &Client, db: &Db, redis: &Redis, repo: &str) {
     let rid = repo_id(db, "rules");
     let image = Image::new(1, &json!({}));
     let digest = image.digest();
@@ -512,10 +446,7 @@ async fn repository_states(base: &str, db: &Db) {
     let repo = "admin/mirrored";
     let scope = format!("repository:{repo}:pull,push");
     let image = Image::new(1, &json!({}));
-    let admin = Session {
-        base,
-        token: token(base, "admin", "password123", &scope).await,
-    };
+    let admin = Client::login(base, SERVICE, &[&scope]).await;
     assert_eq!(admin.push(repo, "v1", &image).await.status(), 201);
     let rid = repo_id(db, "mirrored");
     let cipher =
@@ -543,14 +474,8 @@ async fn repository_states(base: &str, db: &Db) {
          WHERE u.username = 'admin+mirrorbot' AND r.uuid = 'rule-mirrored';
          UPDATE repository SET state = 2 WHERE id = {rid};"
     ));
-    let robot = Session {
-        base,
-        token: token(base, "admin+mirrorbot", ROBOT_TOKEN, &scope).await,
-    };
-    let admin = Session {
-        base,
-        token: token(base, "admin", "password123", &scope).await,
-    };
+    let robot = Client::login_as(base, SERVICE, ("admin+mirrorbot", ROBOT_TOKEN), &[&scope]).await;
+    let admin = Client::login(base, SERVICE, &[&scope]).await;
     let (status, e) = error(admin.push(repo, "v2", &image).await).await;
     assert_eq!(
         (status, e["code"].as_str()),
@@ -564,14 +489,11 @@ async fn repository_states(base: &str, db: &Db) {
     db.sql(&format!("UPDATE repository SET state = 1 WHERE id = {rid}"));
     for who in ["admin", "admin+mirrorbot"] {
         let password = if who == "admin" {
-            "password123"
+            PASSWORD
         } else {
             ROBOT_TOKEN
         };
-        let s = Session {
-            base,
-            token: token(base, who, password, &scope).await,
-        };
+        let s = Client::login_as(base, SERVICE, (who, password), &[&scope]).await;
         let (status, e) = error(s.push(repo, "v3", &image).await).await;
         assert_eq!(
             (status, e["code"].as_str()),
@@ -646,42 +568,19 @@ async fn flushed(db: &Db, redis: &Redis) {
     assert_eq!(tags, expected.join("\n"));
 }
 
-async fn serve(dir: &Path, args: &[&str]) -> Server {
-    let mut server = Server::spawn(dir, args, false).expect("spawn quay");
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .expect("healthy");
-    server
-}
-
 #[tokio::test]
 async fn mirror_sqlite_push_rules() {
     let redis = Redis::new(5);
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let config = dir.path().join("config.yaml");
-    std::fs::write(&config, features(&redis, 300)).unwrap();
-    let args = [
-        "--mode",
-        "mirror",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = serve(dir.path(), &args).await;
+    let config = write_config(dir.path(), &features(&redis, 300));
+    let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     scenario(&server.base, &db, &redis).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    std::fs::write(&config, features(&redis, 1)).unwrap();
-    let mut server = serve(dir.path(), &args).await;
+    write_config(dir.path(), &features(&redis, 1));
+    let mut server = start(dir.path(), &args, None).await;
     flushed(&db, &redis).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
 }
@@ -690,64 +589,26 @@ async fn mirror_sqlite_push_rules() {
 async fn standalone_postgres_push_rules() {
     let redis = Redis::new(6);
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_push_rules");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
-    let write_config = |flush_interval_s: u32| {
-        std::fs::write(
-        &config,
-        format!(
-            "DB_URI: {}\nSECRET_KEY: e2e-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n{}",
-            url.replacen("postgres://", "postgresql://", 1),
-            storage.display(),
+    let pg = PgDatabase::create("e2e_push_rules");
+    let storage = local_storage(&dir.path().join("storage"));
+    let write = |flush_interval_s: u32| {
+        let extra = format!(
+            "SECRET_KEY: e2e-secret\n{}",
             features(&redis, flush_interval_s)
-        ),
-    )
-    .unwrap();
+        );
+        write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra))
     };
-    write_config(300);
+    let config = write(300);
     let data = dir.path().join("data");
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let migrate = quay_e2e::quay(&upgrade);
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let mut args = common.to_vec();
-    args.extend([
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ]);
-    let mut server = serve(dir.path(), &args).await;
-    let db = Db::Postgres(url.clone());
+    db_upgrade(&config, &data);
+    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
+    let db = pg.db();
     scenario(&server.base, &db, &redis).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    write_config(1);
-    let mut server = serve(dir.path(), &args).await;
+    write(1);
+    let mut server = start(dir.path(), &args, None).await;
     flushed(&db, &redis).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }

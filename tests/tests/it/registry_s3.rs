@@ -2,18 +2,15 @@
 //! the S3-compatible test server; a real client pushes and pulls, and the blob lands under
 //! Quay's path layout in the bucket.
 
-use std::time::Duration;
-
 use oci_client::client::{ClientConfig, ClientProtocol, Config, ImageLayer};
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference};
-use quay_e2e::{Server, free_port, pg_url, psql, quay, unique_db_name};
+use quay_e2e::{free_port, psql, unique_db_name};
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `cargo xtask services up` and export what it prints")
-    })
-}
+use crate::support::{
+    PASSWORD, PgDatabase, db_upgrade, env, serve_args, server_keys, standalone_config, start,
+    write_config,
+};
 
 fn contains_file(dir: &std::path::Path, name: &str) -> bool {
     std::fs::read_dir(dir)
@@ -31,22 +28,17 @@ fn contains_file(dir: &std::path::Path, name: &str) -> bool {
 }
 
 fn config(dir: &std::path::Path, db_url: &str, port: u16, bucket: &str) -> std::path::PathBuf {
-    let yaml = format!(
-        "SERVER_HOSTNAME: 127.0.0.1:{port}\nPREFERRED_URL_SCHEME: http\nDB_URI: {db}\n\
-         SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-         BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-         DISTRIBUTED_STORAGE_CONFIG:\n  s3:\n    - S3Storage\n    - s3_bucket: {bucket}\n      \
+    let storage = format!(
+        "DISTRIBUTED_STORAGE_CONFIG:\n  s3:\n    - S3Storage\n    - s3_bucket: {bucket}\n      \
          storage_path: /registry\n      s3_access_key: {ak}\n      s3_secret_key: {sk}\n      \
          endpoint_url: {endpoint}\n\
          DISTRIBUTED_STORAGE_PREFERENCE: [s3]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [s3]\n",
-        db = db_url.replacen("postgres://", "postgresql://", 1),
         ak = env("QUAY_TEST_S3_ACCESS_KEY"),
         sk = env("QUAY_TEST_S3_SECRET_KEY"),
         endpoint = env("QUAY_TEST_S3_ENDPOINT"),
     );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
+    let extra = server_keys(&format!("127.0.0.1:{port}"), "http");
+    write_config(dir, &standalone_config(db_url, &storage, &extra))
 }
 
 #[tokio::test]
@@ -65,43 +57,13 @@ async fn push_and_pull_through_v2_with_s3_storage() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = unique_db_name("e2e_s3");
-    psql(&admin, &format!("CREATE DATABASE {name}"));
-    let db_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let pg = PgDatabase::create("e2e_s3");
+    let db_url = pg.url.clone();
     let port = free_port();
     let cfg = config(dir.path(), &db_url, port, &bucket);
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let out = quay(&upgrade);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-
-    let mut args = vec![
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    args.extend(common);
-    let mut server = Server::spawn_on(dir.path(), &args, false, port).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
+    db_upgrade(&cfg, dir.path());
+    let args = serve_args("standalone", Some(&cfg), dir.path(), Some(PASSWORD));
+    let mut server = start(dir.path(), &args, Some(port)).await;
 
     let client = Client::new(ClientConfig {
         protocol: ClientProtocol::Http,
@@ -154,8 +116,5 @@ async fn push_and_pull_through_v2_with_s3_storage() {
     );
 
     assert!(server.terminate().unwrap().success());
-    psql(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
+    pg.drop_database();
 }

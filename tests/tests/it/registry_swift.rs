@@ -6,14 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use quay_e2e::{Server, client, free_port, pg_url, psql, quay, unique_db_name};
-use serde_json::Value;
+use quay_e2e::{client, free_port, psql, unique_db_name};
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `cargo xtask services up` and export what it prints")
-    })
-}
+use crate::support::{
+    Client, PASSWORD, PgDatabase, db_upgrade, env, serve_args, server_keys, standalone_config,
+    start, write_config,
+};
 
 const CONTAINER: &str = "quay-e2e-swift";
 
@@ -46,26 +44,20 @@ async fn swift_list(prefix: &str) -> Vec<String> {
 }
 
 fn config(dir: &std::path::Path, db_url: &str, port: u16, root: &str) -> std::path::PathBuf {
-    let yaml = format!(
-        "SERVER_HOSTNAME: 127.0.0.1:{port}\nPREFERRED_URL_SCHEME: http\nDB_URI: {db}\n\
-         SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-         BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-         DISTRIBUTED_STORAGE_CONFIG:\n  swift_us:\n    - SwiftStorage\n    - swift_container: {CONTAINER}\n      \
+    let storage = format!(
+        "DISTRIBUTED_STORAGE_CONFIG:\n  swift_us:\n    - SwiftStorage\n    - swift_container: {CONTAINER}\n      \
          storage_path: /{root}\n      auth_url: {auth}\n      swift_user: {user}\n      \
          swift_password: {key}\n      auth_version: 1\n\
          DISTRIBUTED_STORAGE_PREFERENCE: [swift_us]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [swift_us]\n",
-        db = db_url.replacen("postgres://", "postgresql://", 1),
         auth = env("QUAY_TEST_SWIFT_AUTH_URL"),
         user = env("QUAY_TEST_SWIFT_USER"),
         key = env("QUAY_TEST_SWIFT_KEY"),
     );
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, yaml).unwrap();
-    path
+    let extra = server_keys(&format!("127.0.0.1:{port}"), "http");
+    write_config(dir, &standalone_config(db_url, &storage, &extra))
 }
 
 #[tokio::test]
-#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
 async fn cancelled_swift_upload_segments_are_cleaned_by_the_worker() {
     let (url, token) = swift_session().await;
     let created = client()
@@ -81,60 +73,20 @@ async fn cancelled_swift_upload_segments_are_cleaned_by_the_worker() {
     );
 
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = unique_db_name("e2e_swift");
-    psql(&admin, &format!("CREATE DATABASE {name}"));
-    let db_url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+    let pg = PgDatabase::create("e2e_swift");
+    let db_url = pg.url.clone();
     let port = free_port();
     let root = unique_db_name("swiftcc").replace('_', "-");
     let cfg = config(dir.path(), &db_url, port, &root);
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let out = quay(&upgrade);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut args = vec![
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    args.extend(common);
-    let mut server = Server::spawn_on(dir.path(), &args, false, port).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
+    db_upgrade(&cfg, dir.path());
+    let args = serve_args("standalone", Some(&cfg), dir.path(), Some(PASSWORD));
+    let mut server = start(dir.path(), &args, Some(port)).await;
     let base = server.base.clone();
 
-    let resp = client()
-        .get(format!("{base}/v2/auth"))
-        .query(&[
-            ("service", format!("127.0.0.1:{port}").as_str()),
-            ("scope", "repository:admin/swiftcc:pull,push"),
-        ])
-        .basic_auth("admin", Some("password123"))
-        .send()
+    let service = format!("127.0.0.1:{port}");
+    let bearer = Client::login(&base, &service, &["repository:admin/swiftcc:pull,push"])
         .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let bearer = resp.json::<Value>().await.unwrap()["token"]
-        .as_str()
-        .unwrap()
-        .to_string();
+        .token;
     let resp = client()
         .post(format!("{base}/v2/admin/swiftcc/blobs/uploads/"))
         .bearer_auth(&bearer)
@@ -204,8 +156,5 @@ async fn cancelled_swift_upload_segments_are_cleaned_by_the_worker() {
         "segment still in Swift"
     );
     assert!(server.terminate().unwrap().success());
-    psql(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
+    pg.drop_database();
 }

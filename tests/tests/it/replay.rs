@@ -18,11 +18,14 @@ mod compare;
 mod seed;
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 
-use quay_e2e::{Server, pg_url};
 use serde_json::Value;
+
+use crate::support::{
+    Db, PgDatabase, db_upgrade, instance_secret, local_storage, serve_args, server_keys,
+    standalone_config, start, write_config,
+};
 
 /// The captures, copied from the Python Quay oracle.
 const CAPTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/contract/registry");
@@ -51,21 +54,6 @@ fn captured_order() -> Vec<String> {
                 .to_owned()
         })
         .collect()
-}
-
-/// Runs SQL on the instance's database.
-pub(crate) enum Db {
-    Sqlite(std::path::PathBuf),
-    Postgres(String),
-}
-
-impl Db {
-    pub(crate) fn sql(&self, sql: &str) -> String {
-        match self {
-            Db::Sqlite(path) => quay_e2e::sqlite(path, sql),
-            Db::Postgres(url) => quay_e2e::psql(url, sql),
-        }
-    }
 }
 
 /// The replay's HTTP client: no redirects followed, no decompression.
@@ -200,35 +188,12 @@ async fn replay_all(base: &str, db: &Db, database_secret_key: &str) {
     );
 }
 
-fn instance_secret(data: &Path, key: &str) -> String {
-    let text = std::fs::read_to_string(data.join("instance-secrets.yaml")).expect("secrets");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}: ")))
-        .map(|v| v.trim().trim_matches('"').trim_matches('\'').to_owned())
-        .expect("secret present")
-}
-
 #[tokio::test]
 async fn mirror_sqlite_replays_python_captures() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let args = [
-        "--mode",
-        "mirror",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        seed::PASSWORD,
-    ];
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let args = serve_args("mirror", None, &data, Some(seed::PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
     let db = Db::Sqlite(data.join("quay_sqlite.db"));
     let key = instance_secret(&data, "DATABASE_SECRET_KEY");
     replay_all(&server.base, &db, &key).await;
@@ -238,65 +203,16 @@ async fn mirror_sqlite_replays_python_captures() {
 #[tokio::test]
 async fn standalone_postgres_replays_python_captures() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_replay");
-    quay_e2e::psql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
-    quay_e2e::psql(&admin, &format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
+    let pg = PgDatabase::create("e2e_replay");
+    let storage = local_storage(&dir.path().join("storage"));
     // SERVER_HOSTNAME is the captured instance's (the mirror preset follows the request's host).
-    std::fs::write(
-        &config,
-        format!(
-            "SERVER_HOSTNAME: {CAPTURED_HOST}\nPREFERRED_URL_SCHEME: http\nDB_URI: {}\n\
-             SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             USER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n",
-            url.replacen("postgres://", "postgresql://", 1),
-            storage.display()
-        ),
-    )
-    .unwrap();
+    let extra = server_keys(CAPTURED_HOST, "http");
+    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
     let data = dir.path().join("data");
-    let common = [
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ];
-    let mut upgrade = vec!["db", "upgrade"];
-    upgrade.extend(common);
-    let migrate = quay_e2e::quay(&upgrade);
-    assert!(
-        migrate.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrate.stderr)
-    );
-    let mut args = common.to_vec();
-    args.extend([
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        seed::PASSWORD,
-    ]);
-    let mut server = Server::spawn(dir.path(), &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(60))
-        .await
-        .unwrap();
-    replay_all(&server.base, &Db::Postgres(url), "e2e-database-secret").await;
+    db_upgrade(&config, &data);
+    let args = serve_args("standalone", Some(&config), &data, Some(seed::PASSWORD));
+    let mut server = start(dir.path(), &args, None).await;
+    replay_all(&server.base, &pg.db(), "e2e-database-secret").await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    quay_e2e::psql(
-        &admin,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
+    pg.drop_database();
 }

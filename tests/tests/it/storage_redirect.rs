@@ -10,94 +10,24 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use quay_e2e::{Server, client, free_port, unique_db_name};
+use quay_e2e::{Server, client, free_port, sqlite, unique_db_name};
 use serde_json::Value;
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| {
-        panic!("{name} is not set: run `cargo xtask services up` and export what it prints")
-    })
-}
-
-fn sqlite(db: &Path, sql: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg(db)
-        .arg(sql)
-        .output()
-        .expect("sqlite3");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn sha256(data: &[u8]) -> String {
-    quay_fips::digest::sha256_digest(data).expect("sha256")
-}
+use crate::support::{Client, PASSWORD, env, serve_args, sha256, start, write_config};
 
 /// Starts the mirror preset with `extra` YAML (storage keys) on a known port.
-async fn start(dir: &Path, port: u16, extra: &str) -> Server {
-    let config = dir.join("config.yaml");
-    std::fs::write(
-        &config,
-        format!("SERVER_HOSTNAME: 127.0.0.1:{port}\nPREFERRED_URL_SCHEME: http\n{extra}"),
-    )
-    .unwrap();
-    let data = dir.join("data");
-    let args = [
-        "--mode",
-        "mirror",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-        "--init-user",
-        "admin",
-        "--init-password",
-        "password123",
-    ];
-    let mut server = Server::spawn_on(dir, &args, false, port).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("{e}\n{}", server.output()));
-    server
+async fn start_mirror(dir: &Path, port: u16, extra: &str) -> Server {
+    let yaml = format!("SERVER_HOSTNAME: 127.0.0.1:{port}\nPREFERRED_URL_SCHEME: http\n{extra}");
+    let config = write_config(dir, &yaml);
+    let args = serve_args("mirror", Some(&config), &dir.join("data"), Some(PASSWORD));
+    start(dir, &args, Some(port)).await
 }
 
-async fn token(base: &str, port: u16, repo: &str) -> String {
-    let resp = client()
-        .get(format!("{base}/v2/auth"))
-        .query(&[
-            ("service", format!("127.0.0.1:{port}")),
-            ("scope", format!("repository:{repo}:pull,push")),
-        ])
-        .basic_auth("admin", Some("password123"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let body: Value = resp.json().await.unwrap();
-    body["token"].as_str().unwrap().to_owned()
-}
-
-async fn push_blob(base: &str, token: &str, repo: &str, data: &[u8]) {
-    let resp = client()
-        .post(format!(
-            "{base}/v2/{repo}/blobs/uploads/?digest={}",
-            sha256(data)
-        ))
-        .bearer_auth(token)
-        .body(data.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+/// An `admin` session with push access to `repo`.
+async fn login(base: &str, port: u16, repo: &str) -> Client {
+    let scope = format!("repository:{repo}:pull,push");
+    Client::login(base, &format!("127.0.0.1:{port}"), &[&scope]).await
 }
 
 fn blob_file(root: &Path, digest: &str) -> std::path::PathBuf {
@@ -118,13 +48,14 @@ async fn a_blob_placed_only_in_a_second_location_is_served_from_it() {
         first.display(),
         second.display()
     );
-    let mut server = start(dir.path(), port, &extra).await;
+    let mut server = start_mirror(dir.path(), port, &extra).await;
     let base = server.base.clone();
     let repo = "admin/placed";
-    let t = token(&base, port, repo).await;
+    let c = login(&base, port, repo).await;
+    let t = c.token.clone();
     let data: Vec<u8> = (0..50_000u32).map(|i| (i % 253) as u8).collect();
     let digest = sha256(&data);
-    push_blob(&base, &t, repo, &data).await;
+    c.push_blob(repo, &data).await;
     let db = dir.path().join("data").join("quay_sqlite.db");
     let placements = |db: &Path| {
         sqlite(
@@ -290,13 +221,14 @@ async fn s3_blob_get_redirects_through_the_storage_proxy() {
         ak = env("QUAY_TEST_S3_ACCESS_KEY"),
         sk = env("QUAY_TEST_S3_SECRET_KEY"),
     );
-    let mut server = start(dir.path(), port, &extra).await;
+    let mut server = start_mirror(dir.path(), port, &extra).await;
     let base = server.base.clone();
     let repo = "admin/proxied";
-    let t = token(&base, port, repo).await;
+    let c = login(&base, port, repo).await;
+    let t = c.token.clone();
     let data = b"a blob behind the storage proxy ".repeat(512);
     let digest = sha256(&data);
-    push_blob(&base, &t, repo, &data).await;
+    c.push_blob(repo, &data).await;
 
     let url = format!("{base}/v2/{repo}/blobs/{digest}");
     let head = client().head(&url).bearer_auth(&t).send().await.unwrap();

@@ -41,6 +41,46 @@ diesel::table! {
     }
 }
 
+// The same table under another name, for the "not running" subqueries.
+diesel::alias!(queueitem as queueitem_running: QueueItemRunning);
+
+/// Quay's `_available_jobs` condition at `now`: due, free (or its lease expired), retries left.
+macro_rules! available_at {
+    ($now:expr) => {
+        queueitem::available_after
+            .le($now)
+            .and(
+                queueitem::available
+                    .eq(true)
+                    .or(queueitem::processing_expires.le($now)),
+            )
+            .and(queueitem::retries_remaining.gt(0))
+    };
+}
+
+/// Quay's `_running_jobs` as a subquery on [`queueitem_running`]: the names matching the `LIKE`
+/// pattern held under a lease that has not expired at `now`.
+macro_rules! running_names {
+    ($pattern:expr, $now:expr) => {
+        queueitem_running
+            .filter(
+                queueitem_running
+                    .field(queueitem::queue_name)
+                    .like($pattern)
+                    .escape('\\'),
+            )
+            .filter(queueitem_running.field(queueitem::available).eq(false))
+            .filter(
+                queueitem_running
+                    .field(queueitem::processing_expires)
+                    .gt($now),
+            )
+            .select(queueitem_running.field(queueitem::queue_name))
+    };
+}
+
+use {available_at, running_names};
+
 /// Longest `queue_name` the column holds.
 const MAX_NAME: usize = 1024;
 /// Quay picks a random item among this many available ones.
@@ -112,14 +152,7 @@ impl DbWorkQueue {
         order: ClaimOrder,
     ) -> Result<Vec<Candidate>, QueueError> {
         let mut conn = self.db.conn(Route::Primary).await?;
-        let available = queueitem::available_after
-            .le(now)
-            .and(
-                queueitem::available
-                    .eq(true)
-                    .or(queueitem::processing_expires.le(now)),
-            )
-            .and(queueitem::retries_remaining.gt(0));
+        let available = available_at!(now);
         let rows: Vec<Candidate> = match order {
             ClaimOrder::Any => db_run!(conn, |c| {
                 queueitem::table
@@ -136,20 +169,7 @@ impl DbWorkQueue {
                     .await
             }),
             ClaimOrder::Oldest => {
-                let running = queueitem_running
-                    .filter(
-                        queueitem_running
-                            .field(queueitem::queue_name)
-                            .like(pattern)
-                            .escape('\\'),
-                    )
-                    .filter(queueitem_running.field(queueitem::available).eq(false))
-                    .filter(
-                        queueitem_running
-                            .field(queueitem::processing_expires)
-                            .gt(now),
-                    )
-                    .select(queueitem_running.field(queueitem::queue_name));
+                let running = running_names!(pattern, now);
                 db_run!(conn, |c| {
                     queueitem::table
                         .filter(queueitem::queue_name.like(pattern).escape('\\'))
@@ -172,9 +192,6 @@ impl DbWorkQueue {
         Ok(rows)
     }
 }
-
-// The same table under another name, for the "not running" subquery of ordered claims.
-diesel::alias!(queueitem as queueitem_running: QueueItemRunning);
 
 #[async_trait]
 impl WorkQueue for DbWorkQueue {

@@ -152,6 +152,15 @@ const STALE: Option<SizeRowState> = Some(SizeRowState {
     backfill_complete: false,
 });
 
+/// The namespace and repository size rows.
+type SizeRows = (Option<SizeRowState>, Option<SizeRowState>);
+
+/// Commits `push`, then reads the size rows of its repository.
+async fn sized(stores: &Stores, push: &ManifestPush) -> Result<SizeRows> {
+    stores.manifests.commit_manifest_push(push).await?;
+    Ok(stores.quota.size_rows(push.repository).await?)
+}
+
 async fn scenario(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
     accounting(stores, raw).await?;
     limits(stores, raw).await?;
@@ -177,42 +186,26 @@ async fn accounting(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
     }
 
     // First manifest of the namespace and the repository: both rows inserted, complete.
-    stores
-        .manifests
-        .commit_manifest_push(&push(A, 101, "one", &[1, 2], track()))
-        .await?;
     assert_eq!(
-        stores.quota.size_rows(A).await?,
+        sized(stores, &push(A, 101, "one", &[1, 2], track())).await?,
         (complete(110), complete(110))
     );
 
     // Blob 1 again: counted once.
-    stores
-        .manifests
-        .commit_manifest_push(&push(A, 102, "two", &[1, 3, 4], track()))
-        .await?;
     assert_eq!(
-        stores.quota.size_rows(A).await?,
+        sized(stores, &push(A, 102, "two", &[1, 3, 4], track())).await?,
         (complete(165), complete(165))
     );
 
     // Re-pushing an existing manifest changes nothing.
-    stores
-        .manifests
-        .commit_manifest_push(&push(A, 101, "again", &[1, 2], track()))
-        .await?;
     assert_eq!(
-        stores.quota.size_rows(A).await?,
+        sized(stores, &push(A, 101, "again", &[1, 2], track())).await?,
         (complete(165), complete(165))
     );
 
     // Another repository: blob 1 counts for the repository, not the namespace.
-    stores
-        .manifests
-        .commit_manifest_push(&push(B, 201, "one", &[1, 5], track()))
-        .await?;
     assert_eq!(
-        stores.quota.size_rows(B).await?,
+        sized(stores, &push(B, 201, "one", &[1, 5], track())).await?,
         (complete(172), complete(107))
     );
 
@@ -243,11 +236,10 @@ async fn accounting(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
             quota(SizeAccounting::Off, false),
         ))
         .await?;
-    stores
-        .manifests
-        .commit_manifest_push(&push(MINE, 302, "two", &[7], track()))
-        .await?;
-    assert_eq!(stores.quota.size_rows(MINE).await?, (None, None));
+    assert_eq!(
+        sized(stores, &push(MINE, 302, "two", &[7], track())).await?,
+        (None, None)
+    );
 
     Ok(())
 }
@@ -429,17 +421,20 @@ async fn reads(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
 /// With quota management off.
 async fn invalidation(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
     // With quota management off, a new manifest marks started totals stale.
-    stores
-        .manifests
-        .commit_manifest_push(&push(
-            A,
-            105,
-            "six",
-            &[2],
-            quota(SizeAccounting::Invalidate, false),
-        ))
-        .await?;
-    assert_eq!(stores.quota.size_rows(A).await?, (STALE, STALE));
+    assert_eq!(
+        sized(
+            stores,
+            &push(
+                A,
+                105,
+                "six",
+                &[2],
+                quota(SizeAccounting::Invalidate, false),
+            )
+        )
+        .await?,
+        (STALE, STALE)
+    );
     // ... and `Off` leaves rows alone.
     raw.execute("UPDATE quotanamespacesize SET size_bytes = 5, backfill_start_ms = 1 WHERE namespace_user_id = 2")
         .await?;

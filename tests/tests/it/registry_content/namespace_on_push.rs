@@ -3,43 +3,20 @@
 //! `owners` team with the `admin` team role and the pusher as member, then the repository with
 //! the pusher's `admin` permission, and the image can be pulled back.
 
-use quay_e2e::pg_url;
-
-use super::state::{start, write_config};
+use super::state::{configure, serve};
 use super::{
     Client, Db, OCI_MANIFEST, error_code, header, image_manifest, layer_and_config, sha256,
 };
+use crate::support::{PgDatabase, db_upgrade};
 
 #[tokio::test]
 async fn standalone_postgres_create_namespace_on_push() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_namespace_on_push");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
+    let pg = PgDatabase::create("e2e_namespace_on_push");
     let data = dir.path().join("data");
-    write_config(&config, &url, &storage, "");
-    let upgrade = quay_e2e::quay(&[
-        "db",
-        "upgrade",
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(
-        upgrade.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upgrade.stderr)
-    );
-    let db = Db::Postgres(url.clone());
+    let config = configure(dir.path(), &pg, "");
+    db_upgrade(&config, &data);
+    let db = pg.db();
     let repo = "neworg/repo";
     let scopes = ["repository:neworg/repo:pull,push"];
     let (layer, image_config) = layer_and_config();
@@ -52,7 +29,7 @@ async fn standalone_postgres_create_namespace_on_push() {
     );
 
     // Off (the default): no grant, the push is refused and nothing is created.
-    let mut server = start(dir.path(), &config, &data, true).await;
+    let mut server = serve(dir.path(), &config, &data, true).await;
     let c = Client::login(&server.base, "registry.example.com", &scopes).await;
     let resp = c
         .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
@@ -71,8 +48,8 @@ async fn standalone_postgres_create_namespace_on_push() {
     assert!(server.terminate().unwrap().success(), "{}", server.output());
 
     // On: the first write creates the organization, then the repository.
-    write_config(&config, &url, &storage, "CREATE_NAMESPACE_ON_PUSH: true");
-    let mut server = start(dir.path(), &config, &data, false).await;
+    configure(dir.path(), &pg, "CREATE_NAMESPACE_ON_PUSH: true");
+    let mut server = serve(dir.path(), &config, &data, false).await;
     let c = Client::login(&server.base, "registry.example.com", &scopes).await;
     let resp = c.monolithic(repo, &image_config).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
@@ -102,7 +79,7 @@ async fn standalone_postgres_create_namespace_on_push() {
         "1"
     );
     assert!(server.terminate().unwrap().success(), "{}", server.output());
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }
 
 /// The organization, its `owners` team with the pusher, the repository and its permission.

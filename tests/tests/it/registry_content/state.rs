@@ -2,51 +2,29 @@
 //! (405 `DENIED` with `is_readonly`, 405 `METHOD NOT ALLOWED`) while pulls still work, on the
 //! same database and storage a normal instance filled.
 
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
 
-use quay_e2e::{Server, pg_url};
+use quay_e2e::Server;
 use serde_json::Value;
 
-use super::{Client, Db, OCI_MANIFEST, header, image_manifest, layer_and_config, sha256};
+use super::{Client, OCI_MANIFEST, header, image_manifest, layer_and_config, sha256};
+use crate::support::{
+    PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args, server_keys, standalone_config,
+    start, write_config,
+};
 
-pub(super) fn write_config(path: &Path, db_url: &str, storage: &Path, extra: &str) {
-    std::fs::write(
-        path,
-        format!(
-            "SERVER_HOSTNAME: registry.example.com\nPREFERRED_URL_SCHEME: http\nDB_URI: {}\n\
-             SECRET_KEY: e2e-secret\nDATABASE_SECRET_KEY: e2e-database-secret\n\
-             BUILDLOGS_REDIS: {{host: 127.0.0.1, port: 6379}}\nUSER_EVENTS_REDIS: {{host: 127.0.0.1, port: 6379}}\n\
-             DISTRIBUTED_STORAGE_CONFIG:\n  default: [LocalStorage, {{storage_path: {}}}]\n\
-             DISTRIBUTED_STORAGE_PREFERENCE: [default]\nDISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [default]\n\
-             {extra}\n",
-            db_url.replacen("postgres://", "postgresql://", 1),
-            storage.display()
-        ),
-    )
-    .unwrap();
+/// Writes the standalone config (the test's database, local storage in `<dir>/storage`) with
+/// the YAML line `extra`.
+pub(super) fn configure(dir: &Path, pg: &PgDatabase, extra: &str) -> PathBuf {
+    let storage = local_storage(&dir.join("storage"));
+    let extra = format!("{}{extra}\n", server_keys("registry.example.com", "http"));
+    write_config(dir, &standalone_config(&pg.url, &storage, &extra))
 }
 
-pub(super) async fn start(dir: &Path, config: &Path, data: &Path, init: bool) -> Server {
-    let mut args = vec![
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--tls",
-        "off",
-    ];
-    if init {
-        args.extend(["--init-user", "admin", "--init-password", "password123"]);
-    }
-    let mut server = Server::spawn(dir, &args, false).unwrap();
-    server
-        .wait_for("/health/instance", 200, Duration::from_secs(30))
-        .await
-        .unwrap();
-    server
+/// Starts the standalone instance, creating the `admin` user when `init`.
+pub(super) async fn serve(dir: &Path, config: &Path, data: &Path, init: bool) -> Server {
+    let args = serve_args("standalone", Some(config), data, init.then_some(PASSWORD));
+    start(dir, &args, None).await
 }
 
 async fn refused(resp: reqwest::Response) -> (u16, String, Value) {
@@ -63,32 +41,10 @@ async fn refused(resp: reqwest::Response) -> (u16, String, Value) {
 #[tokio::test]
 async fn standalone_postgres_registry_state_refuses_pushes() {
     let dir = tempfile::tempdir().unwrap();
-    let admin = pg_url();
-    let name = &quay_e2e::unique_db_name("e2e_registry_state");
-    Db::Postgres(admin.clone()).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-    Db::Postgres(admin.clone()).sql(&format!("CREATE DATABASE {name}"));
-    let (prefix, _) = admin.rsplit_once('/').unwrap();
-    let url = format!("{prefix}/{name}");
-    let storage = dir.path().join("storage");
-    std::fs::create_dir_all(&storage).unwrap();
-    let config = dir.path().join("config.yaml");
+    let pg = PgDatabase::create("e2e_registry_state");
     let data = dir.path().join("data");
-    write_config(&config, &url, &storage, "");
-    let upgrade = quay_e2e::quay(&[
-        "db",
-        "upgrade",
-        "--mode",
-        "standalone",
-        "--config",
-        config.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-    ]);
-    assert!(
-        upgrade.status.success(),
-        "{}",
-        String::from_utf8_lossy(&upgrade.stderr)
-    );
+    let config = configure(dir.path(), &pg, "");
+    db_upgrade(&config, &data);
 
     // A normal instance pushes an image.
     let repo = "admin/state";
@@ -101,7 +57,7 @@ async fn standalone_postgres_registry_state_refuses_pushes() {
         &layer,
         "application/vnd.oci.image.layer.v1.tar+gzip",
     );
-    let mut server = start(dir.path(), &config, &data, true).await;
+    let mut server = serve(dir.path(), &config, &data, true).await;
     let c = Client::login(&server.base, "registry.example.com", &scopes).await;
     assert_eq!(c.monolithic(repo, &image_config).await.status(), 201);
     assert_eq!(c.monolithic(repo, &layer).await.status(), 201);
@@ -113,8 +69,8 @@ async fn standalone_postgres_registry_state_refuses_pushes() {
         ("REGISTRY_STATE: readonly", "DENIED"),
         ("DISABLE_PUSHES: true", "METHOD NOT ALLOWED"),
     ] {
-        write_config(&config, &url, &storage, extra);
-        let mut server = start(dir.path(), &config, &data, false).await;
+        configure(dir.path(), &pg, extra);
+        let mut server = serve(dir.path(), &config, &data, false).await;
         let c = Client::login(&server.base, "registry.example.com", &scopes).await;
         // Pushes: upload start, monolithic upload, manifest.
         let resp = c
@@ -156,5 +112,5 @@ async fn standalone_postgres_registry_state_refuses_pushes() {
         assert_eq!(resp.bytes().await.unwrap().as_ref(), layer.as_slice());
         assert!(server.terminate().unwrap().success(), "{}", server.output());
     }
-    Db::Postgres(admin).sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+    pg.drop_database();
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use quay_ports::queue::{QueueError, QueueMetrics, canonical_name};
 
-use super::{prefix_pattern, queueitem, queueitem_running, to_count};
+use super::{available_at, prefix_pattern, queueitem, queueitem_running, running_names, to_count};
 use crate::conn::db_run;
 use crate::database::{Database, Route};
 use crate::error::backend;
@@ -21,14 +21,7 @@ pub(super) async fn metrics(
     let mut conn = db.conn(Route::Primary).await?;
     let (running, available, available_not_running): (i64, i64, i64) = db_run!(conn, |c| {
         async {
-            let available = queueitem::available_after
-                .le(now)
-                .and(
-                    queueitem::available
-                        .eq(true)
-                        .or(queueitem::processing_expires.le(now)),
-                )
-                .and(queueitem::retries_remaining.gt(0));
+            let available = available_at!(now);
             let running = queueitem::table
                 .filter(queueitem::queue_name.like(pattern).escape('\\'))
                 .filter(queueitem::available.eq(false))
@@ -42,20 +35,7 @@ pub(super) async fn metrics(
                 .select(diesel::dsl::count(queueitem::queue_name).aggregate_distinct())
                 .get_result::<i64>(c)
                 .await?;
-            let running_names = queueitem_running
-                .filter(
-                    queueitem_running
-                        .field(queueitem::queue_name)
-                        .like(pattern)
-                        .escape('\\'),
-                )
-                .filter(queueitem_running.field(queueitem::available).eq(false))
-                .filter(
-                    queueitem_running
-                        .field(queueitem::processing_expires)
-                        .gt(now),
-                )
-                .select(queueitem_running.field(queueitem::queue_name));
+            let running_names = running_names!(pattern, now);
             let idle = queueitem::table
                 .filter(queueitem::queue_name.like(pattern).escape('\\'))
                 .filter(available)
