@@ -14,6 +14,41 @@ use crate::database::{Database, Route};
 use crate::error::{backend, is_unique_violation_on};
 use crate::schema::{deletednamespace, team, teammember, teamrole, user};
 
+/// Inside a `db_write!` body (compiled once per backend): `UsernameTaken` when the name belongs
+/// to an account or to a deleted namespace.
+macro_rules! ensure_name_free {
+    ($c:expr, $name:expr) => {{
+        let taken: i64 = user::table
+            .filter(user::username.eq($name))
+            .count()
+            .get_result($c)
+            .await?;
+        let deleted: i64 = deletednamespace::table
+            .filter(deletednamespace::original_username.eq($name))
+            .count()
+            .get_result($c)
+            .await?;
+        if taken > 0 || deleted > 0 {
+            return Err(CreateError::UsernameTaken);
+        }
+    }};
+}
+
+/// Inside a `db_write!` body: `EmailTaken` when a user (not an organization) has the e-mail.
+macro_rules! ensure_email_free {
+    ($c:expr, $email:expr) => {{
+        let used: i64 = user::table
+            .filter(user::email.eq($email))
+            .filter(user::organization.eq(false))
+            .count()
+            .get_result($c)
+            .await?;
+        if used > 0 {
+            return Err(CreateError::EmailTaken);
+        }
+    }};
+}
+
 pub(crate) struct DbUserStore {
     pub(crate) db: Database,
 }
@@ -161,28 +196,8 @@ impl UserStore for DbUserStore {
         let row = &row;
         let mut conn = self.db.conn(Route::Primary).await?;
         let created: Result<UserRow, CreateError> = db_write!(conn, |c| {
-            let taken: i64 = user::table
-                .filter(user::username.eq(row.username))
-                .count()
-                .get_result(c)
-                .await?;
-            let deleted: i64 = deletednamespace::table
-                .filter(deletednamespace::original_username.eq(row.username))
-                .count()
-                .get_result(c)
-                .await?;
-            if taken > 0 || deleted > 0 {
-                return Err(CreateError::UsernameTaken);
-            }
-            let email_used: i64 = user::table
-                .filter(user::email.eq(row.email))
-                .filter(user::organization.eq(false))
-                .count()
-                .get_result(c)
-                .await?;
-            if email_used > 0 {
-                return Err(CreateError::EmailTaken);
-            }
+            ensure_name_free!(c, row.username);
+            ensure_email_free!(c, row.email);
             let created = diesel::insert_into(user::table)
                 .values(row)
                 .returning(UserRow::as_returning())
@@ -238,29 +253,9 @@ impl UserStore for DbUserStore {
         let mut conn = self.db.conn(Route::Primary).await?;
         let created: Result<UserRow, CreateError> = db_write!(conn, |c| {
             if check_email {
-                let email_used: i64 = user::table
-                    .filter(user::email.eq(row.email))
-                    .filter(user::organization.eq(false))
-                    .count()
-                    .get_result(c)
-                    .await?;
-                if email_used > 0 {
-                    return Err(CreateError::EmailTaken);
-                }
+                ensure_email_free!(c, row.email);
             }
-            let taken: i64 = user::table
-                .filter(user::username.eq(row.username))
-                .count()
-                .get_result(c)
-                .await?;
-            let deleted: i64 = deletednamespace::table
-                .filter(deletednamespace::original_username.eq(row.username))
-                .count()
-                .get_result(c)
-                .await?;
-            if taken > 0 || deleted > 0 {
-                return Err(CreateError::UsernameTaken);
-            }
+            ensure_name_free!(c, row.username);
             let admin_role: i32 = teamrole::table
                 .filter(teamrole::name.eq("admin"))
                 .select(teamrole::id)
