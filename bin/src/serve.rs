@@ -44,7 +44,8 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         Some(crate::workers::chunk_cleanup_sink(work_queue.clone())),
     )?;
     let workers = crate::workers::Workers::start(&config, &work_queue, &storage)
-        .with_pull_statistics(&config, stores.pull_statistics.clone())?;
+        .with_pull_statistics(&config, stores.pull_statistics.clone())?
+        .with_quota_totals(&config, stores.quota.clone());
     let tls = tls_files(args.tls.as_ref(), &config)?;
     let listen = args.listen.unwrap_or_else(|| default_listen(tls.is_some()));
     let registry_auth =
@@ -79,26 +80,37 @@ pub async fn run(args: ServeArgs) -> Result<()> {
             None => app,
         }
     };
-    let server = actix_web::HttpServer::new(app).shutdown_timeout(30);
+    let cannot_listen =
+        || format!("cannot listen on {listen}: is another process using it? (--listen ADDR:PORT)");
     let server = match &tls {
         Some((cert, key)) => {
             let acceptor =
                 quay_fips::tls::acceptor(cert, key).map_err(|e| anyhow::anyhow!("{e}"))?;
-            server.bind_openssl(listen, acceptor)
+            actix_web::HttpServer::new(app)
+                .shutdown_timeout(SHUTDOWN_SECONDS)
+                .bind_openssl(listen, acceptor)
+                .with_context(cannot_listen)?
+                .run()
         }
-        None => server.bind(listen),
-    }
-    .with_context(|| {
-        format!("cannot listen on {listen}: is another process using it? (--listen ADDR:PORT)")
-    })?;
+        // Plain HTTP: connections that write local blobs to the socket directly.
+        None => {
+            let builder = actix_web::dev::Server::build().shutdown_timeout(SHUTDOWN_SECONDS);
+            quay_adapter_http::bind_plain(builder, listen, app)
+                .with_context(cannot_listen)?
+                .run()
+        }
+    };
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(http.listen = %listen, http.scheme = scheme, "quay is serving");
-    let served = server.run().await.context("HTTP server failed");
+    let served = server.await.context("HTTP server failed");
     workers.stop().await;
     served?;
     tracing::info!("quay stopped");
     Ok(())
 }
+
+/// Seconds in-flight requests get to finish after SIGTERM.
+const SHUTDOWN_SECONDS: u64 = 30;
 
 fn default_listen(tls: bool) -> SocketAddr {
     let port = if tls { 8443 } else { 8080 };

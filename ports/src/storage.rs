@@ -48,6 +48,17 @@ pub struct ObjectMeta {
     pub modified_unix: Option<i64>,
 }
 
+/// Part of an object that is a file on this machine (see [`BlobStorage::open_region`]).
+#[derive(Debug)]
+pub struct FileRegion {
+    /// The open file.
+    pub file: std::fs::File,
+    /// First byte of the region.
+    pub offset: u64,
+    /// Bytes in the region (already clipped to the file's size).
+    pub len: u64,
+}
+
 /// A byte range of an object: `start..end` (end exclusive); `end = None` reads to the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
@@ -196,6 +207,21 @@ pub trait BlobStorage: Send + Sync + Debug {
     /// end; `Unavailable`/`Timeout`/`Backend` as for `stat`. Errors while streaming arrive as
     /// `io::Error`s in the stream (never as a silently short body).
     async fn get(&self, path: &str, range: Option<ByteRange>) -> Result<ByteStream, StorageError>;
+
+    /// Opens `path` (or the part of it in `range`) as a file of this machine, for drivers whose
+    /// objects are local files; `None` for every other driver (the default). The HTTP layer
+    /// writes such a region to the socket itself instead of streaming it as a [`ByteStream`].
+    ///
+    /// # Errors
+    /// As `get`: `NotFound`, `InvalidRange`, `Backend`.
+    async fn open_region(
+        &self,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<Option<FileRegion>, StorageError> {
+        let _ = (path, range);
+        Ok(None)
+    }
 
     /// Reads a whole small object into memory.
     ///

@@ -1,6 +1,7 @@
 //! HTTP driving adapter of quay-rs.
 #![doc = include_str!("../README.md")]
 
+mod file_send;
 mod health;
 mod ping;
 mod storage_proxy;
@@ -12,6 +13,7 @@ use actix_web::web;
 use quay_application::health::HealthService;
 use quay_application::registry_auth::RegistryAuth;
 
+pub use file_send::{FileSendStream, bind_plain};
 pub use v2::client_ip::ClientIpPolicy;
 
 /// The application services the HTTP handlers call, shared by every worker thread.

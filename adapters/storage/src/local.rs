@@ -9,7 +9,8 @@
 //!   it to the final path under the same lock, and no chunk is appended after that; `storage_metadata` is `{}` as in Quay;
 //! - bodies are written by a blocking thread fed through a bounded queue ([`write`]), so the
 //!   request task reads and hashes while the previous chunks are written;
-//! - no direct-download URLs: blobs stream through quay-rs.
+//! - no direct-download URLs: blobs stream through quay-rs, or are handed to the HTTP layer as
+//!   open files ([`BlobStorage::open_region`]) that it writes to the socket itself.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -18,8 +19,8 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use quay_domain::storage_path::StoragePath;
 use quay_ports::storage::{
-    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, ListedObject, ObjectMeta, StorageError,
-    UploadState,
+    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, FileRegion, ListedObject, ObjectMeta,
+    StorageError, UploadState,
 };
 use url::Url;
 
@@ -150,6 +151,22 @@ impl BlobStorage for LocalStorage {
             .map_err(|e| io_err("read", path, e))?;
         match stream {
             Some(stream) => Ok(stream.boxed()),
+            None => Err(StorageError::InvalidRange {
+                path: path.to_string(),
+            }),
+        }
+    }
+
+    async fn open_region(
+        &self,
+        path: &str,
+        range: Option<ByteRange>,
+    ) -> Result<Option<FileRegion>, StorageError> {
+        let opened = read::open_region(self.abs(path)?, range.map(|r| (r.start, r.end)))
+            .await
+            .map_err(|e| io_err("open", path, e))?;
+        match opened {
+            Some((file, offset, len)) => Ok(Some(FileRegion { file, offset, len })),
             None => Err(StorageError::InvalidRange {
                 path: path.to_string(),
             }),

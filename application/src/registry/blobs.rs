@@ -18,7 +18,9 @@ use quay_domain::storage_path::StoragePath;
 use quay_ports::storage::redirect::{
     BlobDelivery, DIRECT_DOWNLOAD_EXPIRY_SECS, encode_proxy_token,
 };
-use quay_ports::storage::{BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, StorageError};
+use quay_ports::storage::{
+    BlobStorage, ByteRange, ByteStream, DownloadUrlRequest, FileRegion, StorageError,
+};
 
 use super::access::Need;
 use super::{Caller, Registry, RegistryFailure};
@@ -52,6 +54,16 @@ pub enum BlobBody {
         /// The body.
         body: ByteStream,
     },
+    /// The bytes as a region of a local file, for a caller that can send files itself
+    /// (`zero_copy` in [`Registry::blob_body`]).
+    File {
+        /// The blob.
+        meta: BlobMeta,
+        /// The range served, when the client asked for one.
+        range: Option<(u64, u64)>,
+        /// The open file and the region of it to send.
+        region: FileRegion,
+    },
 }
 
 impl std::fmt::Debug for BlobBody {
@@ -59,6 +71,7 @@ impl std::fmt::Debug for BlobBody {
         match self {
             Self::Redirect { meta, .. } => write!(f, "Redirect({})", meta.digest),
             Self::Stream { meta, range, .. } => write!(f, "Stream({}, {range:?})", meta.digest),
+            Self::File { meta, range, .. } => write!(f, "File({}, {range:?})", meta.digest),
         }
     }
 }
@@ -186,6 +199,7 @@ impl Registry {
         path: &RepositoryPath,
         digest: &Digest,
         range: Option<(u64, Option<u64>)>,
+        zero_copy: bool,
     ) -> Result<BlobBody, RegistryFailure> {
         let Located { meta, storage } = self.locate_blob(caller, path, digest).await?;
         let storage_path = StoragePath::for_blob(digest.as_str()).map_err(|_| blob_unknown())?;
@@ -212,18 +226,30 @@ impl Registry {
                 Some((start, last))
             }
         };
+        let wanted = range.map(|(s, e)| ByteRange::new(s, e + 1));
+        let failed = |e| match e {
+            StorageError::NotFound { .. } => {
+                RegistryFailure::Error(RegistryError::new(ErrorKind::BlobUnknown))
+            }
+            e => RegistryFailure::internal("reading a blob", e),
+        };
+        if zero_copy {
+            let region = storage
+                .open_region(storage_path.as_str(), wanted)
+                .await
+                .map_err(failed)?;
+            if let Some(region) = region {
+                return Ok(BlobBody::File {
+                    meta,
+                    range,
+                    region,
+                });
+            }
+        }
         let body = storage
-            .get(
-                storage_path.as_str(),
-                range.map(|(s, e)| ByteRange::new(s, e + 1)),
-            )
+            .get(storage_path.as_str(), wanted)
             .await
-            .map_err(|e| match e {
-                StorageError::NotFound { .. } => {
-                    RegistryFailure::Error(RegistryError::new(ErrorKind::BlobUnknown))
-                }
-                e => RegistryFailure::internal("reading a blob", e),
-            })?;
+            .map_err(failed)?;
         Ok(BlobBody::Stream { meta, range, body })
     }
 }

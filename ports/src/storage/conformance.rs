@@ -149,6 +149,48 @@ pub async fn ranges(h: &dyn Harness) {
     }
 }
 
+/// Objects opened as local files ([`BlobStorage::open_region`]): a driver that offers a region
+/// offers exactly the bytes `get` streams for the same range; a driver may offer none.
+pub async fn file_regions(h: &dyn Harness) {
+    use std::os::unix::fs::FileExt;
+    let (_, s) = fresh(h).await;
+    let len = 100_000;
+    put_pattern(&*s, "obj", 6, len).await;
+    for (start, end) in [(0, len), (0, 1), (10, 20_000), (99_999, len)] {
+        let region = check(
+            s.open_region("obj", Some(ByteRange::new(start, end))).await,
+            "open region",
+        );
+        let Some(region) = region else { return };
+        assert_eq!((region.offset, region.len), (start, end - start));
+        let mut bytes = vec![0; usize::try_from(region.len).unwrap_or_default()];
+        region
+            .file
+            .read_exact_at(&mut bytes, region.offset)
+            .unwrap_or_else(|e| panic!("reading region {start}..{end}: {e}"));
+        assert!(
+            bytes == pattern(6, start, end - start),
+            "region {start}..{end}"
+        );
+    }
+    let whole = check(s.open_region("obj", None).await, "open whole");
+    assert_eq!(whole.map(|r| (r.offset, r.len)), Some((0, len)));
+    let clipped = check(
+        s.open_region("obj", Some(ByteRange::new(90_000, len + 50)))
+            .await,
+        "open clipped",
+    );
+    assert_eq!(clipped.map(|r| (r.offset, r.len)), Some((90_000, 10_000)));
+    match s.open_region("missing", None).await {
+        Err(StorageError::NotFound { .. }) => {}
+        other => panic!("region of a missing object: {other:?}"),
+    }
+    match s.open_region("obj", Some(ByteRange::from(len + 10))).await {
+        Err(StorageError::InvalidRange { .. }) => {}
+        other => panic!("region past the end: {other:?}"),
+    }
+}
+
 /// Zero-byte objects and zero-byte uploads.
 pub async fn empty_objects(h: &dyn Harness) {
     let (_, s) = fresh(h).await;
@@ -456,7 +498,7 @@ async fn futures_join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output
 macro_rules! blob_storage_conformance {
     ($harness:expr) => {
         $crate::blob_storage_conformance!(@each $harness;
-            round_trip, missing_objects, ranges, empty_objects, large_object, chunked_in_order,
+            round_trip, missing_objects, ranges, file_regions, empty_objects, large_object, chunked_in_order,
             chunked_resumed_after_restart, chunked_out_of_order_refused, chunk_body_failure,
             put_body_failure, two_writers_same_digest, cancel_leaves_nothing, delete_idempotent,
             listing, signed_urls, copy_between_locations);

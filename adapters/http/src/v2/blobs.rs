@@ -6,12 +6,13 @@
 use actix_web::body::SizedStream;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
-use quay_application::registry::{BlobBody, BlobMeta, Registry};
+use quay_application::registry::{BlobBody, BlobMeta, Registry, RegistryFailure};
 use quay_application::registry_auth::RegistryAuth;
 use quay_domain::digest::Digest;
 use quay_domain::registry_error::ErrorKind;
 
 use super::errors::{FRAME_DENY, error_response, header_str, prelude};
+use crate::file_send;
 
 const PULL: &[&str] = &["pull"];
 
@@ -95,8 +96,9 @@ async fn get_blob(
     let Ok(digest) = Digest::parse(&digest) else {
         return unknown_blob();
     };
+    let zero_copy = file_send::available(&req);
     let body = registry
-        .blob_body(&v2.caller, &v2.path, &digest, parse_range(&req))
+        .blob_body(&v2.caller, &v2.path, &digest, parse_range(&req), zero_copy)
         .await;
     match body {
         Ok(BlobBody::Redirect { meta, url }) => {
@@ -105,26 +107,54 @@ async fn get_blob(
             response.insert_header((header::LOCATION, url)).finish()
         }
         Ok(BlobBody::Stream { meta, range, body }) => {
-            let mut response = match range {
-                Some(_) => HttpResponse::PartialContent(),
-                None => HttpResponse::Ok(),
-            };
-            meta_headers(&mut response, &meta);
-            response.insert_header((header::CACHE_CONTROL, "max-age=31536000"));
-            let len = match range {
-                Some((start, end)) => {
-                    response.insert_header((
-                        header::CONTENT_RANGE,
-                        format!("bytes {start}-{end}/{}", meta.size),
-                    ));
-                    end - start + 1
-                }
-                None => meta.size,
-            };
+            let (mut response, len) = content_response(&meta, range);
             response.body(SizedStream::new(len, body))
+        }
+        Ok(BlobBody::File {
+            meta,
+            range,
+            region,
+        }) => {
+            let (mut response, len) = content_response(&meta, range);
+            debug_assert_eq!(len, region.len, "the region is the range served");
+            file_send::file_response(&req, &mut response, region.file, region.offset, region.len)
+                .unwrap_or_else(|| {
+                    // Not reached: files are asked for only on connections that can send them.
+                    v2.fail(
+                        &auth,
+                        RegistryFailure::Internal {
+                            context: "sending a blob".to_owned(),
+                            source: "this connection cannot send files".into(),
+                        },
+                    )
+                })
         }
         Err(failure) => v2.fail(&auth, failure),
     }
+}
+
+/// The 200 (or 206 with `Content-Range`) for the bytes of a blob, and their count.
+fn content_response(
+    meta: &BlobMeta,
+    range: Option<(u64, u64)>,
+) -> (actix_web::HttpResponseBuilder, u64) {
+    let mut response = match range {
+        Some(_) => HttpResponse::PartialContent(),
+        None => HttpResponse::Ok(),
+    };
+    meta_headers(&mut response, meta);
+    response.insert_header((header::CACHE_CONTROL, "max-age=31536000"));
+    let len = match range {
+        Some((start, end)) => {
+            response.insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", meta.size),
+            ));
+            end - start + 1
+        }
+        None => meta.size,
+    };
+    (response, len)
 }
 
 async fn delete_blob(

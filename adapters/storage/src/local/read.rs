@@ -91,6 +91,31 @@ fn read_chunk(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     })
 }
 
+/// Opens `path` for sending without reading it: the file, the first byte and the length of
+/// `range` clipped to the file; `None` when the range does not fit ([`range_fits`]).
+///
+/// # Errors
+/// The open or stat failure.
+pub(crate) async fn open_region(
+    path: std::path::PathBuf,
+    range: Option<Range>,
+) -> io::Result<Option<(File, u64, u64)>> {
+    tokio::task::spawn_blocking(move || -> io::Result<_> {
+        let file = File::open(&path)?;
+        let size = file.metadata()?.len();
+        if !range_fits(size, range) {
+            return Ok(None);
+        }
+        let (start, end) = match range {
+            None => (0, size),
+            Some((start, end)) => (start, end.unwrap_or(size).min(size)),
+        };
+        Ok(Some((file, start, end.saturating_sub(start))))
+    })
+    .await
+    .map_err(io::Error::other)?
+}
+
 /// Opens `path`, sizes it and reads the first chunk of `range` (its end clipped to the size,
 /// `None` for the whole file); `None` when the range does not fit the file ([`range_fits`]).
 ///
@@ -261,6 +286,32 @@ mod tests {
         let past = open(path.clone(), Some((size as u64, None))).await?;
         assert!(past.is_none());
         let missing = open(dir.path().join("nope"), None).await;
+        assert_eq!(
+            missing.err().map(|e| e.kind()),
+            Some(io::ErrorKind::NotFound)
+        );
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn regions_are_clipped_to_the_file() -> io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("blob");
+        std::fs::write(&path, pattern(1000))?;
+        let region = |range| {
+            let path = path.clone();
+            async move {
+                open_region(path, range)
+                    .await
+                    .map(|r| r.map(|(_, start, len)| (start, len)))
+            }
+        };
+        assert_eq!(region(None).await?, Some((0, 1000)));
+        assert_eq!(region(Some((10, Some(20)))).await?, Some((10, 10)));
+        assert_eq!(region(Some((990, Some(5000)))).await?, Some((990, 10)));
+        assert_eq!(region(Some((999, None))).await?, Some((999, 1)));
+        assert_eq!(region(Some((1000, None))).await?, None);
+        let missing = open_region(dir.path().join("nope"), None).await;
         assert_eq!(
             missing.err().map(|e| e.kind()),
             Some(io::ErrorKind::NotFound)
