@@ -62,6 +62,40 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
+/// Whether process `pid` is alive (it has an entry under `/proc`).
+fn alive(pid: impl std::fmt::Display) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Sends `pid` SIGTERM with kill(1) when it is alive; returns whether it was. A failing `kill`
+/// is not an error: the process may have exited in between.
+fn terminate(pid: &str) -> bool {
+    if !alive(pid) {
+        return false;
+    }
+    let _ = Command::new("kill").arg(pid).status();
+    true
+}
+
+/// Stops every process recorded in `pids` (`name:pid[:port]` lines, as `up` writes them),
+/// printing `<service> <name> stopped` for each one that was alive, then removes the file.
+/// A missing file means nothing was started; lines without a pid are skipped.
+fn stop_recorded(pids: &Path, service: &str) {
+    let Ok(text) = std::fs::read_to_string(pids) else {
+        return;
+    };
+    for line in text.lines() {
+        let mut parts = line.split(':');
+        let (Some(name), Some(pid)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if terminate(pid) {
+            eprintln!("{service} {name} stopped");
+        }
+    }
+    let _ = std::fs::remove_file(pids);
+}
+
 fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
@@ -255,4 +289,31 @@ fn which(tool: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+
+    #[test]
+    fn stop_recorded_terminates_live_pids_and_removes_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-stop-recorded-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let mut child = Command::new("sleep").arg("60").spawn().expect("sleep");
+        let pids = dir.join("pids");
+        // A live process, a line without a pid, and a pid that cannot be alive.
+        std::fs::write(
+            &pids,
+            format!("sleeper:{}:0\nbroken\ngone:4294967295:1\n", child.id()),
+        )
+        .expect("write pids");
+        stop_recorded(&pids, "test");
+        let status = child.wait().expect("wait for sleep");
+        assert_eq!(status.signal(), Some(15), "SIGTERM from kill(1): {status}");
+        assert!(!pids.exists(), "the pids file is removed");
+        // Nothing recorded: nothing to do, and no error.
+        stop_recorded(&pids, "test");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

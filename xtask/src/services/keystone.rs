@@ -49,20 +49,7 @@ pub fn up(sdir: &Path, swift_dir: &Path) -> Result<Vec<(String, String)>> {
 
 /// Stops the processes `up` started (by their recorded pids).
 pub fn down(sdir: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(sdir.join("pids")) else {
-        return Ok(());
-    };
-    for line in text.lines() {
-        let mut parts = line.split(':');
-        let (Some(name), Some(pid)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("kill").arg(pid).status();
-            eprintln!("keystone {name} stopped");
-        }
-    }
-    let _ = std::fs::remove_file(sdir.join("pids"));
+    super::stop_recorded(&sdir.join("pids"), "keystone");
     Ok(())
 }
 
@@ -76,8 +63,7 @@ fn running(sdir: &Path) -> bool {
         let [_, pid, port] = parts.as_slice() else {
             return false;
         };
-        let alive = Path::new(&format!("/proc/{pid}")).exists();
-        if !alive || !port.parse().is_ok_and(super::object_stores::listening) {
+        if !super::alive(pid) || !port.parse().is_ok_and(super::object_stores::listening) {
             return false;
         }
         seen += 1;

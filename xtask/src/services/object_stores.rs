@@ -80,8 +80,7 @@ fn running(sdir: &Path) -> Option<(u32, u16)> {
     let text = std::fs::read_to_string(sdir.join("pid")).ok()?;
     let (pid, port) = text.trim().split_once(':')?;
     let (pid, port): (u32, u16) = (pid.parse().ok()?, port.parse().ok()?);
-    let alive = Path::new(&format!("/proc/{pid}")).exists();
-    (alive && listening(port)).then_some((pid, port))
+    (super::alive(pid) && listening(port)).then_some((pid, port))
 }
 
 /// Whether something accepts TCP connections on loopback `port`.
@@ -121,9 +120,7 @@ fn spawn_server(mut cmd: Command, sdir: &Path, port: u16, name: &str) -> Result<
     let pid = child.id();
     let started = Instant::now();
     while !listening(port) {
-        if started.elapsed() > Duration::from_secs(90)
-            || !Path::new(&format!("/proc/{pid}")).exists()
-        {
+        if started.elapsed() > Duration::from_secs(90) || !super::alive(pid) {
             let log = std::fs::read_to_string(sdir.join("log")).unwrap_or_default();
             bail!("{name} did not start listening on 127.0.0.1:{port}; its log:\n{log}");
         }

@@ -27,8 +27,7 @@ pub fn down(rdir: &Path) -> Result<()> {
     let Some(pid) = pid(rdir) else {
         return Ok(());
     };
-    if Path::new(&format!("/proc/{pid}")).exists() {
-        let _ = Command::new("kill").arg(pid.to_string()).status();
+    if super::terminate(&pid.to_string()) {
         eprintln!("redis-server stopped");
     }
     let _ = std::fs::remove_file(rdir.join("redis.pid"));
@@ -46,7 +45,7 @@ fn pid(rdir: &Path) -> Option<u32> {
 /// The port when the recorded server is alive and listening.
 fn running(rdir: &Path) -> Option<u16> {
     let pid = pid(rdir)?;
-    if !Path::new(&format!("/proc/{pid}")).exists() {
+    if !super::alive(pid) {
         return None;
     }
     let port: u16 = std::fs::read_to_string(rdir.join("port"))

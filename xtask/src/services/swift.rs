@@ -43,20 +43,7 @@ pub fn up(sdir: &Path) -> Result<Vec<(String, String)>> {
 
 /// Stops the processes `up` started (by their recorded pids).
 pub fn down(sdir: &Path) -> Result<()> {
-    let Ok(text) = std::fs::read_to_string(sdir.join("pids")) else {
-        return Ok(());
-    };
-    for line in text.lines() {
-        let mut parts = line.split(':');
-        let (Some(name), Some(pid)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        if Path::new(&format!("/proc/{pid}")).exists() {
-            let _ = Command::new("kill").arg(pid).status();
-            eprintln!("swift {name} stopped");
-        }
-    }
-    let _ = std::fs::remove_file(sdir.join("pids"));
+    super::stop_recorded(&sdir.join("pids"), "swift");
     Ok(())
 }
 
@@ -69,7 +56,7 @@ fn running(sdir: &Path) -> Option<u16> {
         let [name, pid, port] = parts.as_slice() else {
             return None;
         };
-        if !Path::new(&format!("/proc/{pid}")).exists() {
+        if !super::alive(pid) {
             return None;
         }
         if *name == "proxy" {
