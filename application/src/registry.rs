@@ -43,6 +43,7 @@ use quay_ports::store::{
 pub use crate::registry_auth::RegistryIdentity;
 pub use blobs::{BlobBody, BlobMeta};
 pub use catalog::{CatalogPage, PageTokenCipher};
+pub use lookup_cache::DEFAULT_LOOKUP_CACHE_TTL;
 pub use manifests::{ManifestBody, PushedManifest, ReferrersBody};
 pub use quay_ports::storage::{ByteRange, ByteStream};
 pub use quota::QuotaSettings;
@@ -102,6 +103,11 @@ pub struct RegistrySettings {
     /// `FEATURE_IMAGE_PULL_STATS` (default false): manifest pulls are counted through
     /// [`RegistryPorts::pull_metrics`], and deleted tags lose their `tagpullstatistics` rows.
     pub image_pull_stats: bool,
+    /// How long a pull's repository and performer lookups are served from this process's cache
+    /// (`DATA_MODEL_CACHE_CONFIG.repository_lookup_cache_ttl`; zero: not cached). Defaults to
+    /// [`DEFAULT_LOOKUP_CACHE_TTL`], not Quay's 120 s: the cache is per process, so another
+    /// process's changes (a repository deleted and pushed again) are only seen when it expires.
+    pub lookup_cache_ttl: std::time::Duration,
 }
 
 impl RegistrySettings {
@@ -130,6 +136,7 @@ impl RegistrySettings {
             immutable_tags: false,
             immutable_tags_can_expire: false,
             image_pull_stats: false,
+            lookup_cache_ttl: DEFAULT_LOOKUP_CACHE_TTL,
         }
     }
 }
@@ -245,9 +252,9 @@ impl Registry {
     /// Builds the service.
     pub fn new(settings: RegistrySettings, ports: RegistryPorts) -> Self {
         Self {
+            lookups: access::PullLookups::new(settings.lookup_cache_ttl),
             settings,
             ports,
-            lookups: access::PullLookups::default(),
         }
     }
 

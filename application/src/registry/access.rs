@@ -16,9 +16,9 @@
 //!   `METHOD NOT ALLOWED` 405, both only for callers who could otherwise push.
 //!
 //! The repository of a pull the token grants, and the performer of its action log entry, come
-//! from a cache of at most [`super::lookup_cache::LOOKUP_TTL_S`] seconds (as Quay caches
-//! repository lookups); a pull relying on public visibility and a push always read the
-//! repository afresh, and a push makes the next pull do so too.
+//! from a cache of at most [`RegistrySettings::lookup_cache_ttl`](super::RegistrySettings)
+//! (as Quay caches repository lookups); a pull relying on public visibility and a push always
+//! read the repository afresh, and a push makes the next pull do so too.
 
 use quay_domain::name::NamespaceName;
 use quay_domain::reference::RepositoryPath;
@@ -31,12 +31,22 @@ use super::lookup_cache::TtlCache;
 use super::{Caller, Registry, RegistryFailure};
 
 /// The pull-side lookups [`Registry`] caches briefly ([`super::lookup_cache`]).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PullLookups {
     /// `namespace/name` → repository found for a pull.
     repositories: TtlCache<Repository>,
     /// Username → the performer of a pull.
     performers: TtlCache<Account>,
+}
+
+impl PullLookups {
+    /// Empty caches whose entries live `ttl` (`repository_lookup_cache_ttl`).
+    pub(crate) fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            repositories: TtlCache::new(ttl),
+            performers: TtlCache::new(ttl),
+        }
+    }
 }
 
 /// What the caller needs on the repository.
@@ -302,7 +312,78 @@ fn plus_address(email: &str, namespace: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::plus_address;
+    use super::*;
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use quay_domain::name::{RepositoryName, RepositoryNameRules};
+    use quay_domain::repository::RepositoryId;
+    use quay_domain::user::UserId;
+
+    fn t0() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn repo() -> Repository {
+        Repository {
+            id: RepositoryId(12),
+            namespace_id: UserId(3),
+            namespace: NamespaceName::parse("acme").expect("valid namespace"),
+            name: RepositoryName::parse("app", RepositoryNameRules::Standard).expect("valid name"),
+            visibility: Visibility::Private,
+            kind: RepositoryKind::Image,
+            state: RepositoryState::Normal,
+            description: None,
+            trust_enabled: false,
+        }
+    }
+
+    fn account() -> Account {
+        Account {
+            id: UserId(5),
+            uuid: None,
+            username: "joe".into(),
+            email: "joe@example.com".into(),
+            password_hash: None,
+            kind: AccountKind::User,
+            verified: true,
+            enabled: true,
+            invalid_login_attempts: 0,
+            last_invalid_login: t0(),
+            removed_tag_expiration_s: 1_209_600,
+            maximum_queued_builds_count: None,
+            creation_date: None,
+            last_accessed: None,
+        }
+    }
+
+    #[test]
+    fn both_pull_lookups_live_the_configured_ttl() {
+        let lookups = PullLookups::new(std::time::Duration::from_secs(45));
+        lookups.repositories.put("acme/app", repo(), t0());
+        lookups.performers.put("joe", account(), t0());
+        let before = t0() + Duration::seconds(44);
+        let after = t0() + Duration::seconds(45);
+        assert_eq!(
+            lookups.repositories.get("acme/app", before).map(|r| r.id),
+            Some(RepositoryId(12))
+        );
+        assert_eq!(
+            lookups.performers.get("joe", before).map(|a| a.id),
+            Some(UserId(5))
+        );
+        assert!(lookups.repositories.get("acme/app", after).is_none());
+        assert!(lookups.performers.get("joe", after).is_none());
+    }
+
+    #[test]
+    fn a_zero_ttl_turns_pull_lookups_off() {
+        let lookups = PullLookups::new(std::time::Duration::ZERO);
+        lookups.repositories.put("acme/app", repo(), t0());
+        lookups.performers.put("joe", account(), t0());
+        assert!(lookups.repositories.get("acme/app", t0()).is_none());
+        assert!(lookups.performers.get("joe", t0()).is_none());
+    }
 
     #[test]
     fn plus_addresses_like_quay() {

@@ -13,7 +13,8 @@ mod parts;
 
 use parts::{
     artifact_types, byte_size, cache, database, duration, features, hostname, instance_service_key,
-    listen_ip_version, mail, optional_url, redis, ssl_protocols, tag_expiration,
+    listen_ip_version, mail, optional_url, redis, repository_lookup_cache_ttl, ssl_protocols,
+    tag_expiration,
 };
 
 /// Keys Quay's schema marks as required; enforced when no preset is chosen.
@@ -119,6 +120,7 @@ pub(crate) fn build(ctx: &mut Ctx, map: &RawMap, site: &Site<'_>) -> Option<Quay
     let secret_key = ctx.secret(root, "SECRET_KEY");
     let page_token_key = ctx.secret(root, "PAGE_TOKEN_KEY");
     let data_model_cache = cache(ctx, root);
+    let repository_lookup_cache_ttl = repository_lookup_cache_ttl(ctx, root);
     let global_readonly_super_users = ctx
         .str_list(root, "GLOBAL_READONLY_SUPER_USERS")
         .unwrap_or_default();
@@ -178,6 +180,7 @@ pub(crate) fn build(ctx: &mut Ctx, map: &RawMap, site: &Site<'_>) -> Option<Quay
         user_events_redis,
         pull_metrics_redis,
         data_model_cache,
+        repository_lookup_cache_ttl,
         auth: auth?,
         super_users,
         global_readonly_super_users,

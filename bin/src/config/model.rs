@@ -182,6 +182,10 @@ pub struct QuayConfig {
     pub pull_metrics_redis: Option<RedisConfig>,
     /// `DATA_MODEL_CACHE_CONFIG`.
     pub data_model_cache: CacheConfig,
+    /// `DATA_MODEL_CACHE_CONFIG.repository_lookup_cache_ttl`: how long a pull's repository
+    /// lookup is cached (`0s`: not cached). Absent: the registry's own 10 s, not Quay's 120 s,
+    /// because the cache is per process (see `docs/registry-differences.md`).
+    pub repository_lookup_cache_ttl: Option<QuayDuration>,
     /// `AUTHENTICATION_TYPE` and its provider.
     pub auth: AuthConfig,
     /// `SUPER_USERS`.

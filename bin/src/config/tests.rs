@@ -1,5 +1,6 @@
 //! Loader tests over the golden fixtures in `bin/tests/fixtures/config/`.
 
+mod data_model_cache;
 mod golden;
 mod layering;
 mod modes;

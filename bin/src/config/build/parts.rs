@@ -158,6 +158,27 @@ pub(super) fn cache(ctx: &mut Ctx, root: Node<'_>) -> CacheConfig {
     }
 }
 
+/// `DATA_MODEL_CACHE_CONFIG.repository_lookup_cache_ttl` (a Quay duration such as `120s`), when
+/// set. Read whatever the engine: the registry's lookup cache is in-process in every case.
+pub(super) fn repository_lookup_cache_ttl(ctx: &mut Ctx, root: Node<'_>) -> Option<QuayDuration> {
+    let map = ctx.object(root, "DATA_MODEL_CACHE_CONFIG")?;
+    let n = Node {
+        map,
+        path: "DATA_MODEL_CACHE_CONFIG",
+    };
+    let key = "repository_lookup_cache_ttl";
+    let text = ctx.str(n, key)?;
+    QuayDuration::parse(&text)
+        .map_err(|problem| {
+            ctx.error(
+                n.key_path(key),
+                problem,
+                "write a number and one of s, m, h, d, w, y, e.g. 120s",
+            );
+        })
+        .ok()
+}
+
 pub(super) fn byte_size(ctx: &mut Ctx, root: Node<'_>, key: &str, default: &str) -> ByteSize {
     let text = ctx.str(root, key).unwrap_or_else(|| default.to_owned());
     ByteSize::parse(&text).unwrap_or_else(|problem| {
