@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Result;
 use quay_adapter_db::Stores;
+use quay_application::quota_notify::QuotaNoticeSettings;
 use quay_application::registry::{
     PageTokenCipher, QuotaSettings, Registry, RegistryPorts, RegistrySettings,
 };
@@ -86,6 +87,9 @@ fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     s.image_pull_stats = features.image_pull_stats;
     s.quota = quota_settings(config);
     s.download = crate::storage::download_policy(config);
+    if let Some(ttl) = &config.repository_lookup_cache_ttl {
+        s.lookup_cache_ttl = ttl.duration();
+    }
     Ok(s)
 }
 
@@ -103,6 +107,30 @@ fn quota_settings(config: &QuayConfig) -> QuotaSettings {
         default_reject_bytes: get("DEFAULT_SYSTEM_REJECT_QUOTA_BYTES")
             .and_then(serde_json::Value::as_i64)
             .unwrap_or(defaults.default_reject_bytes),
+        suppress_failures: config.features.quota_suppress_failures,
+        notices: quota_notice_settings(config),
+    }
+}
+
+/// `FEATURE_QUOTA_NOTIFICATIONS`, `QUOTA_NOTIFICATION_COOLDOWN_SECONDS` (default 86400),
+/// `NOTIFICATION_QUEUE_NAME` (default `notification`) and the notices' homepage base
+/// (`PREFERRED_URL_SCHEME://SERVER_HOSTNAME`).
+pub(crate) fn quota_notice_settings(config: &QuayConfig) -> QuotaNoticeSettings {
+    let get = |key: &str| config.effective.get(key);
+    let defaults = QuotaNoticeSettings::default();
+    let scheme = match config.preferred_url_scheme {
+        crate::config::UrlScheme::Http => "http",
+        crate::config::UrlScheme::Https => "https",
+    };
+    QuotaNoticeSettings {
+        enabled: config.features.quota_notifications,
+        cooldown: get("QUOTA_NOTIFICATION_COOLDOWN_SECONDS")
+            .and_then(serde_json::Value::as_u64)
+            .map_or(defaults.cooldown, std::time::Duration::from_secs),
+        base_url: format!("{scheme}://{}", config.server_hostname),
+        queue: get("NOTIFICATION_QUEUE_NAME")
+            .and_then(serde_json::Value::as_str)
+            .map_or(defaults.queue, str::to_owned),
     }
 }
 
@@ -214,4 +242,40 @@ pub async fn registry(
         settings(config, location)?,
         ports,
     ))))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::{Mode, load};
+
+    fn settings_for(yaml: &str) -> RegistrySettings {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).expect("write config");
+        let config = load(Some(Mode::Mirror), Some(&path), &|_| None, dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .config;
+        settings(&config, "default".into()).expect("registry settings")
+    }
+
+    #[test]
+    fn the_lookup_cache_lives_the_configured_repository_lookup_ttl() {
+        let s = settings_for("DATA_MODEL_CACHE_CONFIG:\n  repository_lookup_cache_ttl: 2m\n");
+        assert_eq!(s.lookup_cache_ttl, Duration::from_secs(120));
+        let s = settings_for("DATA_MODEL_CACHE_CONFIG:\n  repository_lookup_cache_ttl: 0s\n");
+        assert_eq!(s.lookup_cache_ttl, Duration::ZERO, "caching off");
+    }
+
+    #[test]
+    fn without_the_key_the_lookup_cache_keeps_the_registry_default() {
+        let s = settings_for("DATA_MODEL_CACHE_CONFIG:\n  engine: inmemory\n");
+        assert_eq!(
+            s.lookup_cache_ttl,
+            quay_application::registry::DEFAULT_LOOKUP_CACHE_TTL
+        );
+        assert_eq!(s.lookup_cache_ttl, Duration::from_secs(10));
+    }
 }

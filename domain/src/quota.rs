@@ -17,6 +17,8 @@
 
 use serde_json::Value;
 
+pub mod namespace_notice;
+
 /// What a limit does when crossed (`quotatype.name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QuotaSeverity {

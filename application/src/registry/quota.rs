@@ -13,8 +13,14 @@
 //!   pushed by digest are counted but not checked (Quay's `create_manifest_with_temp_tag`).
 //! - Notifications are written once per administrator: not when one of the same kind already
 //!   holds the same metadata (dismissed or not). No `logentry3` row is written for a refusal.
+//! - With `FEATURE_QUOTA_NOTIFICATIONS`, an upload check reaching a `Warning` or `Reject` limit
+//!   also notifies the namespace's notification channels ([`crate::quota_notify`]), before the
+//!   administrators' notification of a refusal, as Quay's `maybe_trigger_quota_notification`.
+//! - With `FEATURE_QUOTA_SUPPRESS_FAILURES`, a failure of a new manifest's size accounting is
+//!   logged and the push goes on ([`QuotaPush::suppress_failures`]).
 
 use quay_domain::manifest::ParsedManifest;
+use quay_domain::quota::namespace_notice::Performer;
 use quay_domain::quota::{QuotaNotice, check_limits, metadata_json, metadata_matches};
 use quay_domain::reference::Reference;
 use quay_domain::registry_error::ErrorKind;
@@ -24,10 +30,11 @@ use quay_ports::store::{
     NamespaceUsage, NewNotification, QuotaPush, QuotaVerify, SizeAccounting, TempTag, UploadRecord,
 };
 
-use super::{Registry, RegistryFailure};
+use super::{Caller, Registry, RegistryFailure};
+use crate::quota_notify::{QuotaNoticeSettings, QuotaNotifier};
 
 /// Quay's quota keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QuotaSettings {
     /// `FEATURE_QUOTA_MANAGEMENT` (default false): sizes are tracked and limits apply.
     pub management: bool,
@@ -39,6 +46,12 @@ pub struct QuotaSettings {
     /// `DEFAULT_SYSTEM_REJECT_QUOTA_BYTES` (default 0, none): the limit of namespaces without
     /// a quota.
     pub default_reject_bytes: i64,
+    /// `FEATURE_QUOTA_SUPPRESS_FAILURES` (default false): a failure of the size accounting of a
+    /// new manifest is logged and the push goes on (Quay's `update_quota`).
+    pub suppress_failures: bool,
+    /// `FEATURE_QUOTA_NOTIFICATIONS` and its keys: notices to the namespace's notification
+    /// channels when an upload check reaches a threshold.
+    pub notices: QuotaNoticeSettings,
 }
 
 impl Default for QuotaSettings {
@@ -48,6 +61,8 @@ impl Default for QuotaSettings {
             verify: true,
             invalidate_totals: true,
             default_reject_bytes: 0,
+            suppress_failures: false,
+            notices: QuotaNoticeSettings::default(),
         }
     }
 }
@@ -78,7 +93,7 @@ impl Registry {
         reference: &Reference,
         parsed: &ParsedManifest,
     ) -> Result<QuotaPush, RegistryFailure> {
-        let q = self.settings.quota;
+        let q = &self.settings.quota;
         let checked = checked_push(reference, parsed);
         let accounting = if q.management {
             SizeAccounting::Track
@@ -99,13 +114,19 @@ impl Registry {
         } else {
             None
         };
-        Ok(QuotaPush { accounting, verify })
+        Ok(QuotaPush {
+            accounting,
+            verify,
+            suppress_failures: q.suppress_failures,
+        })
     }
 
-    /// The check before an upload starts (`upload: None`) or takes a chunk: refuses with
-    /// `DENIED` 403 when the namespace is at a `Reject` limit, cancelling `upload`.
+    /// The check before an upload starts (`upload: None`) or takes a chunk: a `Warning` or
+    /// `Reject` limit reached notifies the namespace's channels (`FEATURE_QUOTA_NOTIFICATIONS`);
+    /// a `Reject` refuses with `DENIED` 403, cancelling `upload`.
     pub(super) async fn check_upload_quota(
         &self,
+        caller: &Caller,
         repo: &Repository,
         upload: Option<&UploadRecord>,
     ) -> Result<(), RegistryFailure> {
@@ -119,6 +140,24 @@ impl Registry {
             self.settings.quota.default_reject_bytes,
             size,
         );
+        if self.settings.quota.notices.enabled && (check.warns() || check.rejects()) {
+            let notifier = QuotaNotifier::new(
+                self.ports.quota.clone(),
+                self.ports.clock.clone(),
+                self.settings.quota.notices.clone(),
+            );
+            notifier
+                .trigger(usage.namespace_id, &usage.namespace, &check, || async {
+                    match self.performer(caller).await {
+                        Ok(account) => account.map(|a| Performer {
+                            id: a.id.0,
+                            username: a.username,
+                        }),
+                        Err(_) => None,
+                    }
+                })
+                .await;
+        }
         if !check.rejects() {
             return Ok(());
         }

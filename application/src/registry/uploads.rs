@@ -95,7 +95,7 @@ impl Registry {
         body: ByteStream,
     ) -> Result<UploadStart, RegistryFailure> {
         let repo = self.repository_for(caller, path, Need::Push).await?;
-        self.check_upload_quota(&repo, None).await?;
+        self.check_upload_quota(caller, &repo, None).await?;
         if let Some(mount) = &plan.mount
             && self.try_mount(caller, &repo, mount).await?
         {
@@ -162,7 +162,8 @@ impl Registry {
     ) -> Result<UploadOutcome, RegistryFailure> {
         let repo = self.repository_for(caller, path, Need::Push).await?;
         let upload = self.find_upload(repo.id, uuid).await?;
-        self.check_upload_quota(&repo, Some(&upload)).await?;
+        self.check_upload_quota(caller, &repo, Some(&upload))
+            .await?;
         let range = parse_content_range(content_range).map_err(|e| upload_error(&e))?;
         let (upload, _) = self.write_chunk(&upload, range, body).await?;
         Ok(UploadOutcome {
@@ -188,7 +189,8 @@ impl Registry {
         let repo = self.repository_for(caller, path, Need::Push).await?;
         let upload = self.find_upload(repo.id, uuid).await?;
         let given = digest.ok_or_else(|| upload_error(&UploadError::MissingDigest))?;
-        self.check_upload_quota(&repo, Some(&upload)).await?;
+        self.check_upload_quota(caller, &repo, Some(&upload))
+            .await?;
         let range = parse_content_range(content_range).map_err(|e| upload_error(&e))?;
         let (upload, hasher) = self.write_chunk(&upload, range, body).await?;
         self.commit_upload(upload, hasher, Some(given)).await

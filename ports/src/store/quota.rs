@@ -11,7 +11,11 @@
 //! - with [`QuotaVerify`], the namespace size after that change is checked before the tag moves;
 //!   a `Reject` keeps the new manifest under an already-expired hidden `$temp-` tag (so garbage
 //!   collection removes it and subtracts its size), moves no tag, writes no `push_repo` entry, and
-//!   the push fails with [`super::ManifestStoreError::QuotaExceeded`].
+//!   the push fails with [`super::ManifestStoreError::QuotaExceeded`];
+//! - rows a push cannot maintain (missing with other manifests in scope, or reset) are computed
+//!   by the backfill worker ([`QuotaStore::backfill_namespace`]);
+//! - a namespace's notification channels get at most one notice per threshold per cooldown
+//!   until the threshold is cleared ([`QuotaStore::claim_quota_notice`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,6 +25,7 @@ use quay_domain::user::UserId;
 
 use super::BackendError;
 use super::manifest::TempTag;
+use crate::queue::NewQueueItem;
 
 /// Errors of [`QuotaStore`].
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +71,10 @@ pub struct QuotaPush {
     pub accounting: SizeAccounting,
     /// The limits check, when enabled.
     pub verify: Option<QuotaVerify>,
+    /// `FEATURE_QUOTA_SUPPRESS_FAILURES` (Quay's `update_quota`): a failure of the
+    /// [`SizeAccounting::Track`] step is logged and the push goes on without it (the step's
+    /// writes are rolled back to a savepoint); otherwise it fails the push.
+    pub suppress_failures: bool,
 }
 
 /// What a limits check needs about a repository's namespace.
@@ -120,6 +129,36 @@ pub struct SizeRowState {
     pub backfill_complete: bool,
 }
 
+/// What the backfill of one namespace did (Quay's `run_backfill`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BackfillOutcome {
+    /// The namespace total written, when the namespace row needed its backfill.
+    pub namespace_total: Option<i64>,
+    /// The repository totals written, in repository id order.
+    pub repositories: Vec<(RepositoryId, i64)>,
+    /// The pass over the repositories stopped at one deleted or marked for deletion since it
+    /// was listed (Quay returns there; the namespace is picked up again only once its row is
+    /// reset).
+    pub stopped_at_deleted: bool,
+}
+
+/// A quota notice for a namespace's notification channels (Quay's `claim_notification`
+/// followed by `spawn_namespace_notification`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaNoticeClaim {
+    /// The namespace.
+    pub namespace: UserId,
+    /// The threshold crossed (`quotanotificationstate.threshold_percent`).
+    pub threshold_percent: i64,
+    /// `last_notified_at` to write, and the reference for the cooldown.
+    pub now: DateTime<Utc>,
+    /// `QUOTA_NOTIFICATION_COOLDOWN_SECONDS`: a notice sent less than this long ago and not
+    /// cleared since blocks a new one.
+    pub cooldown: std::time::Duration,
+    /// The `notification` queue items, one per channel, put when the claim succeeds.
+    pub items: Vec<NewQueueItem>,
+}
+
 /// Quota reads and the notifications of the push path.
 #[async_trait]
 pub trait QuotaStore: Send + Sync {
@@ -163,4 +202,75 @@ pub trait QuotaStore: Send + Sync {
         &self,
         repository: RepositoryId,
     ) -> Result<(Option<SizeRowState>, Option<SizeRowState>), QuotaStoreError>;
+
+    /// Up to `limit` namespaces for the backfill worker (Quay's `QuotaTotalWorker.backfill`):
+    /// enabled, non-robot users and organizations without a `quotanamespacesize` row whose
+    /// backfill started (`backfill_start_ms` set), in id order.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn backfill_candidates(&self, limit: usize) -> Result<Vec<UserId>, QuotaStoreError>;
+
+    /// Quay's `run_backfill` for `namespace`: a namespace row that is missing, or reset (not
+    /// complete, no start), is marked started at `now_ms` with size 0 (committed on its own, so
+    /// pushes leave it alone), then gets the sum of the distinct blobs its repositories'
+    /// manifests reference and is marked complete. Then, in id order, each repository of the
+    /// namespace not marked for deletion gets the same treatment with its own distinct blobs;
+    /// the pass stops at a repository deleted or marked for deletion meanwhile. A row another
+    /// worker marked started first is left to it.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn backfill_namespace(
+        &self,
+        namespace: UserId,
+        now_ms: i64,
+    ) -> Result<BackfillOutcome, QuotaStoreError>;
+
+    /// The `uuid`s of `namespace`'s notification channels (`namespacenotification`) for the
+    /// event named `event` (`externalnotificationevent.name`), in id order.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn namespace_notification_uuids(
+        &self,
+        namespace: UserId,
+        event: &str,
+    ) -> Result<Vec<String>, QuotaStoreError>;
+
+    /// In one transaction: claims the `quotanotificationstate` slot of the namespace and
+    /// threshold (a new row, or one that is cleared, never notified, or notified at or before
+    /// `now - cooldown`; set to `last_notified_at = now`, `cleared = false`) and, when claimed,
+    /// puts the items on the work queue, available at once. `false` when the slot is taken
+    /// (nothing written).
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn claim_quota_notice(&self, claim: &QuotaNoticeClaim) -> Result<bool, QuotaStoreError>;
+
+    /// Quay's `clear_notification`: marks the namespace's slot for `threshold_percent` cleared;
+    /// `true` when a slot that was not cleared changed.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn clear_quota_notice(
+        &self,
+        namespace: UserId,
+        threshold_percent: i64,
+    ) -> Result<bool, QuotaStoreError>;
+
+    /// Namespaces with at least one notification channel, in id order.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn notified_namespaces(&self) -> Result<Vec<UserId>, QuotaStoreError>;
+
+    /// The usage of a namespace by id (`upload_bytes` 0); `None` when it does not exist.
+    ///
+    /// # Errors
+    /// `Backend`.
+    async fn namespace_usage_of(
+        &self,
+        namespace: UserId,
+    ) -> Result<Option<NamespaceUsage>, QuotaStoreError>;
 }

@@ -18,11 +18,11 @@ use crate::support::{
     server_keys, sha256, standalone_config, start, write_config,
 };
 
-const QUOTA_DENIED: &str = r#"{"errors":[{"code":"DENIED","detail":{},"message":"Quota has been exceeded on namespace"}]}"#;
+pub(crate) const QUOTA_DENIED: &str = r#"{"errors":[{"code":"DENIED","detail":{},"message":"Quota has been exceeded on namespace"}]}"#;
 
 impl Db {
     /// `size,backfill_start_ms,complete` of a size row (empty when missing).
-    fn namespace_size(&self, namespace: &str) -> String {
+    pub(crate) fn namespace_size(&self, namespace: &str) -> String {
         self.sql(&format!(
             "SELECT size_bytes || ',' || coalesce(backfill_start_ms, -1) || ',' || \
              CASE WHEN backfill_complete THEN 1 ELSE 0 END FROM quotanamespacesize \
@@ -49,7 +49,7 @@ impl Db {
         out.lines().map(str::to_owned).collect()
     }
 
-    fn set_quota(&self, namespace: &str, limit_bytes: u64) {
+    pub(crate) fn set_quota(&self, namespace: &str, limit_bytes: u64) {
         self.sql(&format!(
             "DELETE FROM quotalimits; DELETE FROM userorganizationquota;
              INSERT INTO userorganizationquota (namespace_id, limit_bytes) VALUES
@@ -62,7 +62,7 @@ impl Db {
 }
 
 /// Status and compact body (the error envelope re-serialised with sorted keys).
-async fn answer(resp: reqwest::Response) -> (u16, String) {
+pub(crate) async fn answer(resp: reqwest::Response) -> (u16, String) {
     let status = resp.status().as_u16();
     let text = resp.text().await.expect("body");
     let body = serde_json::from_str::<Value>(&text).map_or(text, |v| v.to_string());
@@ -70,7 +70,7 @@ async fn answer(resp: reqwest::Response) -> (u16, String) {
 }
 
 /// An image: a layer of `n` bytes and a config naming it; returns `(layer, config, manifest)`.
-fn image(seed: u32, n: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+pub(crate) fn image(seed: u32, n: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     let layer: Vec<u8> = (0..n).map(|i| ((i * 7 + seed * 13) % 251) as u8).collect();
     let config = serde_json::to_vec(&json!({
         "architecture": "amd64", "os": "linux",
@@ -88,7 +88,7 @@ fn image(seed: u32, n: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
     (layer, config, manifest)
 }
 
-fn len(parts: &[&[u8]]) -> u64 {
+pub(crate) fn len(parts: &[&[u8]]) -> u64 {
     parts.iter().map(|p| p.len() as u64).sum()
 }
 

@@ -4,7 +4,10 @@
 //! - `quotanamespacesize` / `quotarepositorysize`: inserted complete (`backfill_start_ms = 0`)
 //!   by the first manifest of their scope, then `size_bytes = size_bytes ± n`; a concurrent
 //!   first insert adds to the row the other transaction created (Quay would fail the push);
-//! - `notification`: a uuid4, the kind by name, `metadata_json` as `json.dumps`, not dismissed.
+//! - `notification`: a uuid4, the kind by name, `metadata_json` as `json.dumps`, not dismissed;
+//! - the backfill of missing or reset size rows ([`backfill`], Quay's `run_backfill`) and the
+//!   channel notices of `FEATURE_QUOTA_NOTIFICATIONS` ([`notify`]: `quotanotificationstate`
+//!   claims with their `notification` queue items).
 
 use async_trait::async_trait;
 use diesel::prelude::*;
@@ -12,7 +15,8 @@ use diesel_async::RunQueryDsl;
 use quay_domain::repository::RepositoryId;
 use quay_domain::user::UserId;
 use quay_ports::store::{
-    NamespaceUsage, NewNotification, NotificationTarget, QuotaStore, QuotaStoreError, SizeRowState,
+    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaNoticeClaim,
+    QuotaStore, QuotaStoreError, SizeRowState,
 };
 
 use super::registry_sql::id_by_name;
@@ -21,12 +25,14 @@ use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
 use crate::error::backend;
 
+mod backfill;
+mod notify;
 mod push;
 pub(crate) mod schema;
 
 pub(crate) use push::{
     account_new_manifest, invalidate_sizes, namespace_usage, refuse_over_quota,
-    track_added_manifest,
+    track_added_manifest, usage_of_namespace,
 };
 
 /// `RepositoryState.MARKED_FOR_DELETION`.
@@ -234,5 +240,63 @@ impl QuotaStore for DbQuotaStore {
         .map_err(|e| backend("reading quota sizes", e))?;
         let (ns, repo) = rows.ok_or(QuotaStoreError::NotFound)?;
         Ok((ns.map(size_row), repo.map(size_row)))
+    }
+
+    async fn backfill_candidates(&self, limit: usize) -> Result<Vec<UserId>, QuotaStoreError> {
+        backfill::candidates(&self.db, limit).await
+    }
+
+    async fn backfill_namespace(
+        &self,
+        namespace: UserId,
+        now_ms: i64,
+    ) -> Result<BackfillOutcome, QuotaStoreError> {
+        let Some(ns) = key(namespace.0) else {
+            return Ok(BackfillOutcome::default());
+        };
+        backfill::namespace(&self.db, ns, now_ms).await
+    }
+
+    async fn namespace_notification_uuids(
+        &self,
+        namespace: UserId,
+        event: &str,
+    ) -> Result<Vec<String>, QuotaStoreError> {
+        let Some(ns) = key(namespace.0) else {
+            return Ok(Vec::new());
+        };
+        notify::channel_uuids(&self.db, ns, event).await
+    }
+
+    async fn claim_quota_notice(&self, claim: &QuotaNoticeClaim) -> Result<bool, QuotaStoreError> {
+        let Some(ns) = key(claim.namespace.0) else {
+            return Ok(false);
+        };
+        notify::claim(&self.db, ns, claim).await
+    }
+
+    async fn clear_quota_notice(
+        &self,
+        namespace: UserId,
+        threshold_percent: i64,
+    ) -> Result<bool, QuotaStoreError> {
+        let Some(ns) = key(namespace.0) else {
+            return Ok(false);
+        };
+        notify::clear(&self.db, ns, threshold_percent).await
+    }
+
+    async fn notified_namespaces(&self) -> Result<Vec<UserId>, QuotaStoreError> {
+        notify::notified_namespaces(&self.db).await
+    }
+
+    async fn namespace_usage_of(
+        &self,
+        namespace: UserId,
+    ) -> Result<Option<NamespaceUsage>, QuotaStoreError> {
+        let Some(ns) = key(namespace.0) else {
+            return Ok(None);
+        };
+        notify::usage(&self.db, ns).await
     }
 }

@@ -33,24 +33,24 @@ INSERT INTO repository (id, namespace_user_id, name, visibility_id, description,
  (15, 1, 'race2', 2, NULL, 'b5', 1, FALSE, 0);
 ";
 
-fn at() -> DateTime<Utc> {
+pub(crate) fn at() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
         .single()
         .expect("valid time")
 }
 
-fn digest(n: u32) -> String {
+pub(crate) fn digest(n: u32) -> String {
     format!("sha256:{n:064x}")
 }
 
 /// Reads scalars with raw SQL on either backend.
-enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     Pg(&'a TestPg),
     Sqlite(&'a TestSqlite),
 }
 
 impl Raw<'_> {
-    async fn scalar(&self, sql: &str) -> Result<i64> {
+    pub(crate) async fn scalar(&self, sql: &str) -> Result<i64> {
         match self {
             Raw::Pg(pg) => {
                 let client = support::connect_raw(&pg.url).await?;
@@ -66,7 +66,7 @@ impl Raw<'_> {
         }
     }
 
-    async fn execute(&self, sql: &str) -> Result<()> {
+    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
         match self {
             Raw::Pg(pg) => pg.execute(sql).await,
             Raw::Sqlite(file) => file.execute(sql),
@@ -74,7 +74,7 @@ impl Raw<'_> {
     }
 }
 
-async fn blob(stores: &Stores, repo: RepositoryId, n: u32, size: u64) -> Result<()> {
+pub(crate) async fn blob(stores: &Stores, repo: RepositoryId, n: u32, size: u64) -> Result<()> {
     let now = at();
     stores
         .blobs
@@ -93,7 +93,7 @@ async fn blob(stores: &Stores, repo: RepositoryId, n: u32, size: u64) -> Result<
     Ok(())
 }
 
-fn quota(accounting: SizeAccounting, verify: bool) -> QuotaPush {
+pub(crate) fn quota(accounting: SizeAccounting, verify: bool) -> QuotaPush {
     QuotaPush {
         accounting,
         verify: verify.then(|| QuotaVerify {
@@ -104,10 +104,17 @@ fn quota(accounting: SizeAccounting, verify: bool) -> QuotaPush {
                 end_ms: Some(0),
             },
         }),
+        suppress_failures: false,
     }
 }
 
-fn push(repo: RepositoryId, m: u32, tag: &str, blobs: &[u32], q: QuotaPush) -> ManifestPush {
+pub(crate) fn push(
+    repo: RepositoryId,
+    m: u32,
+    tag: &str,
+    blobs: &[u32],
+    q: QuotaPush,
+) -> ManifestPush {
     let now = at();
     ManifestPush {
         repository: repo,
@@ -138,7 +145,7 @@ fn push(repo: RepositoryId, m: u32, tag: &str, blobs: &[u32], q: QuotaPush) -> M
     }
 }
 
-fn complete(size_bytes: i64) -> Option<SizeRowState> {
+pub(crate) fn complete(size_bytes: i64) -> Option<SizeRowState> {
     Some(SizeRowState {
         size_bytes,
         backfill_start_ms: Some(0),

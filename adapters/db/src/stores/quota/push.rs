@@ -8,12 +8,7 @@
 /// `$with_uploads`. Evaluates to `Result<_, diesel::result::Error>`.
 macro_rules! namespace_usage {
     ($c:expr, $repo:expr, $with_uploads:expr) => {{
-        use $crate::schema::{repository as r, user as u};
-        use $crate::stores::quota::schema::{
-            quotalimits as ql, quotanamespacesize as qns, quotatype as qt,
-            userorganizationquota as uoq,
-        };
-        use $crate::stores::registry_schema::blobupload as bu;
+        use $crate::schema::repository as r;
         let (c, repo, with_uploads): (_, i32, bool) = (&mut *$c, $repo, $with_uploads);
         async {
             let Some(Some(ns)) = r::table
@@ -25,6 +20,25 @@ macro_rules! namespace_usage {
             else {
                 return Ok::<_, diesel::result::Error>(None);
             };
+            $crate::stores::quota::usage_of_namespace!(c, ns, with_uploads.then_some(repo))
+        }
+        .await
+    }};
+}
+
+/// The usage of namespace `$ns` (`Option<NamespaceUsage>`, `None` when it is missing), with
+/// the upload bytes of repository `$upload_repo` (`Option<i32>`). Evaluates to
+/// `Result<_, diesel::result::Error>`.
+macro_rules! usage_of_namespace {
+    ($c:expr, $ns:expr, $upload_repo:expr) => {{
+        use $crate::schema::user as u;
+        use $crate::stores::quota::schema::{
+            quotalimits as ql, quotanamespacesize as qns, quotatype as qt,
+            userorganizationquota as uoq,
+        };
+        use $crate::stores::registry_schema::blobupload as bu;
+        let (c, ns, upload_repo): (_, i32, Option<i32>) = (&mut *$c, $ns, $upload_repo);
+        async {
             let Some(name) = u::table
                 .filter(u::id.eq(ns))
                 .select(u::username)
@@ -32,7 +46,7 @@ macro_rules! namespace_usage {
                 .await
                 .optional()?
             else {
-                return Ok(None);
+                return Ok::<_, diesel::result::Error>(None);
             };
             let size_bytes: i64 = qns::table
                 .filter(qns::namespace_user_id.eq(ns))
@@ -41,16 +55,15 @@ macro_rules! namespace_usage {
                 .await
                 .optional()?
                 .unwrap_or(0);
-            let upload_bytes: i64 = if with_uploads {
-                bu::table
+            let upload_bytes: i64 = match upload_repo {
+                Some(repo) => bu::table
                     .filter(bu::repository_id.eq(repo))
                     .select(bu::byte_count)
                     .load::<i64>(c)
                     .await?
                     .into_iter()
-                    .fold(0i64, i64::saturating_add)
-            } else {
-                0
+                    .fold(0i64, i64::saturating_add),
+                None => 0,
             };
             let quota_row: Option<(i32, i64)> = uoq::table
                 .filter(uoq::namespace_id.eq(ns))
@@ -324,6 +337,20 @@ macro_rules! account_new_manifest {
             quay_ports::store::SizeAccounting::Invalidate => {
                 $crate::stores::quota::invalidate_sizes!($c, $repo);
             }
+            quay_ports::store::SizeAccounting::Track if quota.suppress_failures => {
+                // Quay's `update_quota` under `FEATURE_QUOTA_SUPPRESS_FAILURES`: the failure is
+                // logged and the push goes on; the savepoint keeps the transaction usable.
+                let repo: i32 = $repo;
+                let tracked: Result<(), diesel::result::Error> =
+                    diesel_async::AsyncConnection::transaction(&mut *$c, async |c| {
+                        $crate::stores::quota::track_added_manifest!(c, repo, manifest_id);
+                        Ok(())
+                    })
+                    .await;
+                if let Err(e) = tracked {
+                    tracing::error!(quota.manifest_id = manifest_id, quota.repository_id = repo, error = %e, "quota size calculation failed; suppressed by FEATURE_QUOTA_SUPPRESS_FAILURES");
+                }
+            }
             quay_ports::store::SizeAccounting::Track => {
                 $crate::stores::quota::track_added_manifest!($c, $repo, manifest_id);
             }
@@ -380,5 +407,5 @@ macro_rules! refuse_over_quota {
 
 pub(crate) use {
     account_new_manifest, invalidate_sizes, namespace_usage, refuse_over_quota,
-    track_added_manifest,
+    track_added_manifest, usage_of_namespace,
 };

@@ -84,11 +84,75 @@ diesel::table! {
     }
 }
 
+// `imagestorage` again, for the backfill's sums over the blobs of a namespace or repository.
+diesel::table! {
+    imagestorage (id) {
+        id -> Integer,
+        image_size -> Nullable<BigInt>,
+    }
+}
+
+// `user` again, for the backfill's "no started namespace row" subquery.
+diesel::table! {
+    user (id) {
+        id -> Integer,
+        enabled -> Bool,
+        robot -> Bool,
+    }
+}
+
+// Namespace notification channels and their quota notice state.
+diesel::table! {
+    namespacenotification (id) {
+        id -> Integer,
+        uuid -> Varchar,
+        namespace_id -> Integer,
+        event_id -> Integer,
+    }
+}
+
+diesel::table! {
+    externalnotificationevent (id) {
+        id -> Integer,
+        name -> Varchar,
+    }
+}
+
+diesel::table! {
+    quotanotificationstate (id) {
+        id -> Integer,
+        namespace_id -> Integer,
+        threshold_percent -> Integer,
+        last_notified_at -> Nullable<Timestamp>,
+        cleared -> Bool,
+    }
+}
+
+// Quay's work queue, for the notices put with their claim.
+diesel::table! {
+    queueitem (id) {
+        id -> Integer,
+        queue_name -> Varchar,
+        body -> Text,
+        available_after -> Timestamp,
+        available -> Bool,
+        processing_expires -> Nullable<Timestamp>,
+        retries_remaining -> Integer,
+        state_id -> Varchar,
+    }
+}
+
 diesel::joinable!(quotalimits -> quotatype (quota_type_id));
+diesel::joinable!(namespacenotification -> externalnotificationevent (event_id));
 diesel::allow_tables_to_appear_in_same_query!(
     quotalimits,
     quotatype,
     manifestblob,
     repository,
     quotanamespacesize,
+    quotarepositorysize,
+    imagestorage,
+    user,
+    namespacenotification,
+    externalnotificationevent,
 );
