@@ -30,16 +30,16 @@ pub use credential::{
 };
 pub use instance_key::{InstanceKeyStore, InstanceKeyStoreError, NewInstanceKey};
 pub use manifest::{
-    ManifestLabel, ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest,
-    TagDeletion, TagMove, TempTag,
+    ManifestLabel, ManifestPush, ManifestStore, ManifestStoreError, NewRepository, PolicyCheck,
+    StoredManifest, TagDeletion, TagMove, TempTag,
 };
 pub use permission::{PermissionStore, PermissionStoreError};
 pub use pull_statistics::{
     ManifestPullUpdate, PullStatisticsStore, PullStatisticsStoreError, TagPullUpdate,
 };
 pub use quota::{
-    NamespaceUsage, NewNotification, NotificationTarget, QuotaPush, QuotaStore, QuotaStoreError,
-    QuotaVerify, SizeAccounting, SizeRowState,
+    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaNoticeClaim,
+    QuotaPush, QuotaStore, QuotaStoreError, QuotaVerify, SizeAccounting, SizeRowState,
 };
 pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};

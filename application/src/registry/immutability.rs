@@ -1,8 +1,10 @@
 //! The tag a push writes (Quay's `create_manifest_and_retarget_tag` and `retarget_tag`):
 //! - its expiry from the `quay.expires-after` label (always applied);
-//! - its immutability (`FEATURE_IMMUTABLE_TAGS`) from the `quay.immutable` label or an
-//!   immutability policy, with the `tag_made_immutable_by_policy` entry Quay logs when a policy
-//!   decided; an immutable tag loses its expiry unless `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE`.
+//! - its immutability (`FEATURE_IMMUTABLE_TAGS`) from the `quay.immutable` label, decided here,
+//!   or an immutability policy, decided by the store inside the push transaction under the
+//!   retarget lock (as Quay's `retarget_tag` reads them), which then also writes the
+//!   `tag_made_immutable_by_policy` entry prepared here ([`Registry::policy_check`]);
+//! - an immutable tag loses its expiry unless `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE`.
 //!
 //! The labels are the new manifest's own (or, for a list, those its children share); for a
 //! manifest already stored, those stored with it and its children.
@@ -10,24 +12,22 @@
 use quay_domain::digest::Digest;
 use quay_domain::immutability::{
     EXPIRY_LABEL, IMMUTABLE_LABEL, LabelValues, expiry_from_labels, expiry_seconds,
-    immutable_by_policy, immutable_from_labels,
+    immutable_from_labels,
 };
 use quay_domain::manifest::ParsedManifest;
 use quay_domain::repository::Repository;
-use quay_ports::store::{AuditEntry, ManifestLabel};
+use quay_ports::store::{ManifestLabel, PolicyCheck};
 
 use super::audit::{Meta, dumps};
 use super::{Registry, RegistryFailure};
 
-/// What the labels and policies decide for a pushed tag.
+/// What the labels decide for a pushed tag (the policies are applied by the store).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct PushedTagRules {
     /// Milliseconds from the push to the new row's `lifetime_end_ms`; `None` for no expiry.
     pub(crate) expires_after_ms: Option<i64>,
-    /// `tag.immutable` of the new row.
+    /// `tag.immutable` of the new row as the `quay.immutable` label decides.
     pub(crate) immutable: bool,
-    /// A policy made it immutable (Quay then logs `tag_made_immutable_by_policy`).
-    pub(crate) by_policy: bool,
 }
 
 fn internal(
@@ -46,12 +46,11 @@ fn values_of(labels: &[(String, String)], key: &str) -> Vec<String> {
 }
 
 impl Registry {
-    /// Decides expiry and immutability of tag `tag` pushed with `parsed` (`digest`, the new
+    /// Decides expiry and label immutability of a tag pushed with `parsed` (`digest`, the new
     /// manifest's `labels`, the present `children` of a list).
     pub(crate) async fn pushed_tag_rules(
         &self,
         repo: &Repository,
-        tag: &str,
         parsed: &ParsedManifest,
         digest: &Digest,
         labels: &[ManifestLabel],
@@ -91,40 +90,40 @@ impl Registry {
                 ..PushedTagRules::default()
             });
         }
-        let from_label = immutable_from_labels(&values(IMMUTABLE_LABEL), !existing, is_list);
-        let policies = manifests
-            .immutability_policies(repo.id, repo.namespace_id)
-            .await
-            .map_err(internal("reading immutability policies"))?;
-        let by_policy = immutable_by_policy(&policies, tag);
-        let immutable = from_label || by_policy;
+        let immutable = immutable_from_labels(&values(IMMUTABLE_LABEL), !existing, is_list);
         if immutable && !self.settings.immutable_tags_can_expire {
             expires_after_ms = None;
         }
         Ok(PushedTagRules {
             expires_after_ms,
             immutable,
-            by_policy,
         })
     }
 
-    /// The `tag_made_immutable_by_policy` entry Quay's `retarget_tag` logs: no performer or
-    /// address, metadata `tag`, `repo`, `namespace`, `immutable`.
-    pub(crate) fn immutable_by_policy_entry(&self, repo: &Repository, tag: &str) -> AuditEntry {
+    /// With `FEATURE_IMMUTABLE_TAGS`, how the store applies the policies to pushed tag `tag`,
+    /// with the `tag_made_immutable_by_policy` entry Quay's `retarget_tag` logs when one
+    /// matches: no performer or address, metadata `tag`, `repo`, `namespace`, `immutable`.
+    pub(crate) fn policy_check(&self, repo: &Repository, tag: &str) -> Option<PolicyCheck> {
+        if !self.settings.immutable_tags {
+            return None;
+        }
         let metadata = dumps(&[
             ("tag", Meta::Str(tag.to_owned())),
             ("repo", Meta::Str(repo.name.as_str().to_owned())),
             ("namespace", Meta::Str(repo.namespace.as_str().to_owned())),
             ("immutable", Meta::Bool(true)),
         ]);
-        AuditEntry {
-            kind: "tag_made_immutable_by_policy".to_owned(),
-            account_id: repo.namespace_id.0,
-            performer_id: None,
-            repository_id: Some(repo.id.0),
-            datetime: self.now(),
-            ip: None,
-            metadata_json: metadata,
-        }
+        Some(PolicyCheck {
+            immutable_can_expire: self.settings.immutable_tags_can_expire,
+            audit: quay_ports::store::AuditEntry {
+                kind: "tag_made_immutable_by_policy".to_owned(),
+                account_id: repo.namespace_id.0,
+                performer_id: None,
+                repository_id: Some(repo.id.0),
+                datetime: self.now(),
+                ip: None,
+                metadata_json: metadata,
+            },
+        })
     }
 }

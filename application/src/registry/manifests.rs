@@ -5,9 +5,10 @@
 //! Push, in order: access (creating the repository) → media type from `Content-Type` under the
 //! push policy → parse (size cap, schema) → digest (and by-digest check) → schema 1 names and tag
 //! → config blob (images) → children (lists, sparse rule) → the tag's expiry and immutability
-//! (labels, policies: [`super::immutability`]) → one transaction writing the manifest, its blob
-//! and child links, its `manifestsecuritystatus`, the tag move (refused on an immutable tag) or
-//! `$temp-` tag, and the `push_repo` entry.
+//! from labels ([`super::immutability`]) → one transaction, under the `retarget_tag` lock,
+//! writing the manifest, its blob and child links, its `manifestsecuritystatus`, the tag move
+//! (refused on an immutable tag; expiring the cosign siblings of the manifest it leaves;
+//! immutable when a policy, read there, says so) or `$temp-` tag, and the `push_repo` entry.
 //! A concurrent push of the same manifest or tag is retried.
 //!
 //! Pull by digest serves the stored bytes with their media type; pull by tag converts for
@@ -195,8 +196,8 @@ impl Registry {
         let labels = self.labels(&parsed, config.as_ref())?;
         let children = self.check_children(&repo, &parsed).await?;
         let tag_rules = match reference {
-            Reference::Tag(t) => {
-                self.pushed_tag_rules(&repo, t.as_str(), &parsed, &digest, &labels, &children)
+            Reference::Tag(_) => {
+                self.pushed_tag_rules(&repo, &parsed, &digest, &labels, &children)
                     .await?
             }
             Reference::Digest(_) => PushedTagRules::default(),
@@ -248,6 +249,15 @@ impl Registry {
         })
     }
 
+    /// Quay's `compute_advisory_lock_id("retarget_tag", repo.id)`: the first 8 bytes of
+    /// `sha256("retarget_tag:<id>")` as a big-endian signed integer.
+    pub(crate) fn retarget_lock_id(&self, repo: &Repository) -> Result<i64, RegistryFailure> {
+        let lock = self.sha256(format!("retarget_tag:{}", repo.id.0).as_bytes())?;
+        Ok(u64::from_str_radix(&lock.hex()[..16], 16)
+            .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
+            .unwrap_or_default())
+    }
+
     #[expect(
         clippy::too_many_arguments,
         reason = "assembles one change set from the parts of a push"
@@ -270,10 +280,7 @@ impl Registry {
         let media_type = parsed.media_type().as_str().to_owned();
         let (tag, temp_tag, audit) = match reference {
             Reference::Tag(t) => {
-                let lock = self.sha256(format!("retarget_tag:{}", repo.id.0).as_bytes())?;
-                let lock_id = u64::from_str_radix(&lock.hex()[..16], 16)
-                    .map(|v| i64::from_ne_bytes(v.to_ne_bytes()))
-                    .unwrap_or_default();
+                let lock_id = self.retarget_lock_id(repo)?;
                 let entry = self.audit_entry(
                     "push_repo",
                     caller,
@@ -293,9 +300,7 @@ impl Registry {
                         .and_then(|ms| now_ms.checked_add(ms)),
                     immutable: tag_rules.immutable,
                     refuse_immutable: self.settings.immutable_tags,
-                    policy_audit: tag_rules
-                        .by_policy
-                        .then(|| self.immutable_by_policy_entry(repo, t.as_str())),
+                    policy_audit: self.policy_check(repo, t.as_str()),
                 };
                 (Some(tag), None, Some(entry))
             }

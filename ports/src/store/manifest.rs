@@ -14,7 +14,6 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use quay_domain::immutability::ImmutabilityPolicy;
 use quay_domain::name::{NamespaceName, RepositoryName};
 use quay_domain::repository::{Repository, RepositoryId};
 use quay_domain::user::UserId;
@@ -79,14 +78,29 @@ pub struct TagMove {
     /// `lifetime_end_ms` of the new row (the `quay.expires-after` label); `None` for no
     /// expiry.
     pub end_ms: Option<i64>,
-    /// `tag.immutable` of the new row (from the `quay.immutable` label or a policy).
+    /// `tag.immutable` of the new row as the `quay.immutable` label decides; an immutability
+    /// policy can still make it immutable ([`Self::policy_audit`]).
     pub immutable: bool,
     /// `FEATURE_IMMUTABLE_TAGS`: an immutable live tag of that name is not moved
     /// ([`ManifestStoreError::TagImmutable`]).
     pub refuse_immutable: bool,
-    /// `tag_made_immutable_by_policy`, written after the tag row and before the push's own
-    /// entry (Quay logs it from `retarget_tag`).
-    pub policy_audit: Option<AuditEntry>,
+    /// `FEATURE_IMMUTABLE_TAGS`: the immutability policies of the repository and its namespace,
+    /// read inside the push transaction under the retarget lock (as Quay's `retarget_tag`
+    /// does), and the entry logged when one makes the new row immutable. `None`: no policy
+    /// applies.
+    pub policy_audit: Option<PolicyCheck>,
+}
+
+/// How the store applies the immutability policies to a pushed tag (inside the transaction that
+/// moves it, so a policy added concurrently is either seen or added after the move).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyCheck {
+    /// `FEATURE_IMMUTABLE_TAGS_CAN_EXPIRE`: a tag a policy makes immutable keeps its
+    /// `end_ms`; otherwise it gets none.
+    pub immutable_can_expire: bool,
+    /// `tag_made_immutable_by_policy`, written when a policy matches, after the tag row and
+    /// before the push's own entry.
+    pub audit: AuditEntry,
 }
 
 /// How a tag deletion behaves (Quay's `delete_tag` and `delete_tags_for_manifest`).
@@ -94,6 +108,9 @@ pub struct TagMove {
 pub struct TagDeletion {
     /// The new `lifetime_end_ms`.
     pub now_ms: i64,
+    /// Quay's advisory lock id for `retarget_tag:<repo id>` (PostgreSQL only), held while the
+    /// deleted tags' cosign siblings are expired.
+    pub lock_id: i64,
     /// `FEATURE_IMMUTABLE_TAGS`: an immutable live tag refuses the whole deletion
     /// ([`ManifestStoreError::TagImmutable`]).
     pub refuse_immutable: bool,
@@ -211,7 +228,9 @@ pub trait ManifestStore: Send + Sync {
 
     /// Writes a push in one transaction; returns the manifest id (new or reused). A new
     /// manifest also gets its `manifestsecuritystatus` row (pending, indexer V4, empty hash and
-    /// JSON objects), as Quay writes it for every manifest it creates.
+    /// JSON objects), as Quay writes it for every manifest it creates. Moving a tag (not itself
+    /// a cosign tag-schema name) off a manifest expires that manifest's cosign siblings as
+    /// [`Self::delete_tag`] does, unless another visible tag keeps the manifest.
     ///
     /// # Errors
     /// `UnknownBlob`, `UnknownChild`, `MissingLookup`, `Conflict`, `TagImmutable` (the live
@@ -223,6 +242,13 @@ pub trait ManifestStore: Send + Sync {
     /// Closes the live tag `name` (`lifetime_end_ms = deletion.now_ms`). Returns the digest
     /// the tag pointed at, or `None` when there was no live tag.
     ///
+    /// Cosign siblings (Quay's `_expire_cosign_sibling_tags`): unless `name` is itself a cosign
+    /// tag-schema name, the live, mutable tags named `sha256-<hex>.sig`, `.att` and `.sbom`
+    /// after the closed tag's manifest are closed too, hidden ones included, when no other
+    /// live, visible, non-cosign tag points at that manifest. Each gets a distinct
+    /// `lifetime_end_ms` at or before `now_ms` (stepping down past ends already used by a row of
+    /// the same name, for the unique `(repository, name, lifetime_end_ms)` index).
+    ///
     /// # Errors
     /// `TagImmutable` (nothing changed), `Backend`.
     async fn delete_tag(
@@ -233,7 +259,9 @@ pub trait ManifestStore: Send + Sync {
     ) -> Result<Option<String>, ManifestStoreError>;
 
     /// Closes every live tag pointing at `digest` in one transaction; returns their names
-    /// (empty when the manifest exists but is untagged, `None` when it does not exist).
+    /// (empty when the manifest exists but is untagged, `None` when it does not exist). When a
+    /// visible, non-cosign tag was among them, the manifest's cosign siblings are then expired
+    /// once, as [`Self::delete_tag`] describes.
     ///
     /// # Errors
     /// `TagImmutable` (nothing changed), `Backend`.
@@ -243,18 +271,6 @@ pub trait ManifestStore: Send + Sync {
         digest: &str,
         deletion: &TagDeletion,
     ) -> Result<Option<Vec<String>>, ManifestStoreError>;
-
-    /// The immutability policies that apply in `repository`: its own
-    /// (`repositoryimmutabilitypolicy`) then its namespace's (`namespaceimmutabilitypolicy`),
-    /// each by id. Rows whose `policy` holds no pattern are skipped.
-    ///
-    /// # Errors
-    /// `Backend`.
-    async fn immutability_policies(
-        &self,
-        repository: RepositoryId,
-        namespace: UserId,
-    ) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError>;
 
     /// For each digest, the `quay*` labels (`key`, `value`) of that manifest of `repository` by
     /// label id (Quay's `list_manifest_labels(key_prefix="quay")`), or `None` when the manifest

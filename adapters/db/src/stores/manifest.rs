@@ -4,14 +4,14 @@
 //! - `manifestblob`: one row per distinct storage, in ascending storage id (Python iterates a
 //!   set of small ints);
 //! - `manifestchild`: one row per distinct child, in the list's order;
-//! - `tag`: a retarget closes the live row and inserts a new one under the advisory lock
-//!   `retarget_tag:<repo id>`; a push by digest adds a hidden `$temp-` tag unless a tag already
-//!   keeps the manifest alive.
+//! - `tag`: a retarget closes the live row, expires the cosign siblings of the manifest it
+//!   leaves, reads the immutability policies and inserts the new row, all under the advisory
+//!   lock `retarget_tag:<repo id>`; a push by digest adds a hidden `$temp-` tag unless a tag
+//!   already keeps the manifest alive.
 
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use quay_domain::immutability::ImmutabilityPolicy;
 use quay_domain::repository::{Repository, RepositoryId};
 use quay_ports::store::{
     ManifestPush, ManifestStore, ManifestStoreError, NewRepository, StoredManifest, TagDeletion,
@@ -32,11 +32,13 @@ use crate::database::{Database, Route};
 use crate::error::{backend, is_unique_violation_on};
 use crate::schema::tag;
 
+mod cosign;
 mod push;
 mod repositories;
 mod rules;
 
-use push::{insert_manifest, write_tags};
+use cosign::expire_cosign_siblings;
+use push::{immutable_by_policy, insert_manifest, write_tags};
 
 // A tag lookup as a subquery of a manifest query (`find_tagged_manifest`).
 diesel::allow_tables_to_appear_in_same_query!(tag, manifest);
@@ -218,11 +220,13 @@ impl ManifestStore for DbManifestStore {
                 quota_refused.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Ok(None);
             }
-            if !write_tags!(c, push, repo, manifest_id) {
+            let Some(by_policy) = write_tags!(c, push, repo, manifest_id) else {
                 return Ok(None);
-            }
-            if let Some(entry) = push.tag.as_ref().and_then(|t| t.policy_audit.as_ref()) {
-                insert_entry!(c, entry)?;
+            };
+            if by_policy
+                && let Some(check) = push.tag.as_ref().and_then(|t| t.policy_audit.as_ref())
+            {
+                insert_entry!(c, &check.audit)?;
             }
             if let Some(entry) = &push.audit {
                 insert_entry!(c, entry)?;
@@ -257,14 +261,6 @@ impl ManifestStore for DbManifestStore {
         deletion: &TagDeletion,
     ) -> Result<Option<Vec<String>>, ManifestStoreError> {
         rules::delete_manifest_tags(&self.db, repository, digest, deletion).await
-    }
-
-    async fn immutability_policies(
-        &self,
-        repository: RepositoryId,
-        namespace: quay_domain::user::UserId,
-    ) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError> {
-        rules::immutability_policies(&self.db, repository, namespace).await
     }
 
     async fn quay_labels(

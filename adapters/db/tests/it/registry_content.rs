@@ -160,6 +160,7 @@ async fn writes(stores: &Stores) -> Result<()> {
     let later = now.timestamp_millis() + 10;
     let deletion = quay_ports::store::TagDeletion {
         now_ms: later,
+        lock_id: 42,
         refuse_immutable: true,
         clear_pull_statistics: true,
     };

@@ -1,5 +1,6 @@
 //! `DELETE /v2/<name>/manifests/<reference>`: closes the tag (or every tag of the manifest,
-//! hidden `$temp-` ones included) and logs `delete_tag` for each visible one.
+//! hidden `$temp-` ones included), expires the manifest's cosign siblings when no other tag
+//! keeps it (the store's `delete_tag`), and logs `delete_tag` for each visible one.
 
 use quay_domain::reference::{Reference, RepositoryPath};
 
@@ -24,6 +25,7 @@ impl Registry {
         let repo = self.repository_for(caller, path, Need::Push).await?;
         let deletion = TagDeletion {
             now_ms: self.now_ms(),
+            lock_id: self.retarget_lock_id(&repo)?,
             refuse_immutable: self.settings.immutable_tags,
             clear_pull_statistics: self.settings.image_pull_stats,
         };

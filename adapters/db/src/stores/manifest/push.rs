@@ -115,9 +115,59 @@ macro_rules! insert_manifest {
     }};
 }
 
-/// Moves the tag or adds the temporary tag of a push. Evaluates to `false`, writing nothing,
-/// when the live tag is immutable and `refuse_immutable` is set (the manifest stays, untagged,
-/// as Quay leaves it).
+/// Whether an immutability policy of repository `$repo` or, failing that, of its namespace
+/// makes tag `$name` immutable (Quay's `evaluate_immutability_policies`), read in the
+/// transaction; propagates `diesel::result::Error` with `?`. Rows without a usable pattern never
+/// apply.
+macro_rules! immutable_by_policy {
+    ($c:expr, $repo:expr, $name:expr) => {{
+        use ::quay_domain::immutability::{ImmutabilityPolicy, immutable_by_policy};
+        use $crate::schema::repository;
+        use $crate::stores::policy_schema::{
+            namespaceimmutabilitypolicy as nsp, repositoryimmutabilitypolicy as rp,
+        };
+        let (c, repo, name): (_, i32, &str) = (&mut *$c, $repo, $name);
+        let parse = |rows: Vec<String>| -> Vec<ImmutabilityPolicy> {
+            rows.iter()
+                .filter_map(|p| ImmutabilityPolicy::from_json(p))
+                .collect()
+        };
+        let own: Vec<String> = rp::table
+            .filter(rp::repository_id.eq(repo))
+            .order(rp::id.asc())
+            .select(rp::policy)
+            .load(c)
+            .await?;
+        if immutable_by_policy(&parse(own), name) {
+            true
+        } else {
+            let namespace: Option<i32> = repository::table
+                .filter(repository::id.eq(repo))
+                .select(repository::namespace_user_id)
+                .first(c)
+                .await?;
+            match namespace {
+                Some(ns) => {
+                    let rows: Vec<String> = nsp::table
+                        .filter(nsp::namespace_id.eq(ns))
+                        .order(nsp::id.asc())
+                        .select(nsp::policy)
+                        .load(c)
+                        .await?;
+                    immutable_by_policy(&parse(rows), name)
+                }
+                None => false,
+            }
+        }
+    }};
+}
+
+/// Moves the tag or adds the temporary tag of a push, as Quay's `retarget_tag` does under its
+/// lock: refuse an immutable live tag, close it, expire the cosign siblings of the manifest it
+/// leaves ([`super::cosign`]), apply the immutability policies, insert the new row. Evaluates to
+/// `None`, writing nothing, when the live tag is immutable and `refuse_immutable` is set (the
+/// manifest stays, untagged, as Quay leaves it); otherwise to `Some(by_policy)`, whether a
+/// policy made the new row immutable.
 macro_rules! write_tags {
     ($c:expr, $push:expr, $repo:expr, $manifest_id:expr) => {{
         let (c, push, repo, manifest_id) = (&mut *$c, $push, $repo, $manifest_id);
@@ -138,25 +188,50 @@ macro_rules! write_tags {
                 .await?;
             written = !immutable;
         }
+        let mut by_policy = false;
         if let Some(t) = push.tag.as_ref().filter(|_| written) {
-            if let Some((old, _)) = live_tag!(c, repo, t.name.as_str(), t.now_ms)? {
+            if let Some((old, displaced)) = live_tag!(c, repo, t.name.as_str(), t.now_ms)? {
                 diesel::update(tag::table.filter(tag::id.eq(old)))
                     .set(tag::lifetime_end_ms.eq(Some(t.now_ms)))
                     .execute(c)
                     .await?;
+                if let Some(m) = displaced
+                    && m != manifest_id
+                    && !::quay_domain::tag::is_cosign_tag_schema(&t.name)
+                {
+                    let digest: String = manifest::table
+                        .filter(manifest::id.eq(m))
+                        .select(manifest::digest)
+                        .first(c)
+                        .await?;
+                    expire_cosign_siblings!(c, repo, digest.as_str(), t.now_ms, Some(m), Some(old));
+                }
             }
+            by_policy = match &t.policy_audit {
+                Some(_) => immutable_by_policy!(c, repo, t.name.as_str()),
+                None => false,
+            };
+            let keeps_expiry = t
+                .policy_audit
+                .as_ref()
+                .is_none_or(|p| p.immutable_can_expire);
+            let end_ms = if by_policy && !keeps_expiry {
+                None
+            } else {
+                t.end_ms
+            };
             diesel::insert_into(tag::table)
                 .values((
                     tag::name.eq(t.name.as_str()),
                     tag::repository_id.eq(repo),
                     tag::manifest_id.eq(Some(manifest_id)),
                     tag::lifetime_start_ms.eq(t.now_ms),
-                    tag::lifetime_end_ms.eq(t.end_ms),
+                    tag::lifetime_end_ms.eq(end_ms),
                     tag::hidden.eq(false),
                     tag::reversion.eq(false),
                     tag::tag_kind_id.eq(tag_kind),
                     tag::linked_tag_id.eq(None::<i32>),
-                    tag::immutable.eq(t.immutable),
+                    tag::immutable.eq(t.immutable || by_policy),
                 ))
                 .execute(c)
                 .await?;
@@ -197,8 +272,8 @@ macro_rules! write_tags {
                     .await?;
             }
         }
-        written
+        written.then_some(by_policy)
     }};
 }
 
-pub(super) use {insert_manifest, write_tags};
+pub(super) use {immutable_by_policy, insert_manifest, write_tags};

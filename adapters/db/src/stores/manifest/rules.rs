@@ -1,23 +1,30 @@
-//! Tag deletions with Quay's immutability and pull-statistics rules
-//! (`data/model/oci/tag.py`: `delete_tag`, `delete_tags_for_manifest`, `_delete_tag`), and the
-//! reads the push needs to decide immutability and expiry (policies and `quay*` labels).
+//! Tag deletions with Quay's immutability, pull-statistics and cosign-sibling rules
+//! (`data/model/oci/tag.py`: `delete_tag`, `delete_tags_for_manifest`, `_delete_tag`,
+//! `_expire_cosign_sibling_tags`), and the `quay*` label reads the push needs to decide
+//! immutability and expiry (the policies are read in the push transaction: `super::push`).
+//!
+//! A deletion transaction takes the `retarget_tag:<repo id>` advisory lock first (PostgreSQL).
+//! Quay takes it only when it reaches the cosign siblings, after closing the tag; taking it
+//! before any write gives the same rows without the lock-order inversion against a push
+//! (which takes the lock, then updates tag rows).
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use quay_domain::immutability::ImmutabilityPolicy;
 use quay_domain::repository::RepositoryId;
-use quay_domain::user::UserId;
 use quay_ports::store::{ManifestStoreError, TagDeletion};
 
+use super::super::blob::advisory_lock_sql;
 use super::super::key;
-use super::super::policy_schema::{
-    namespaceimmutabilitypolicy, repositoryimmutabilitypolicy, tagpullstatistics,
-};
+use super::super::policy_schema::tagpullstatistics;
 use super::super::registry_schema::{label, manifest, manifestlabel};
+use super::cosign::expire_cosign_siblings;
 use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
 use crate::error::backend;
 use crate::schema::tag;
+
+/// A live tag row: `(id, name, manifest_id, immutable, hidden)`.
+type LiveTag = (i32, String, Option<i32>, bool, bool);
 
 /// What a deletion transaction found.
 enum Deleted<T> {
@@ -37,7 +44,7 @@ fn finish<T>(
     }
 }
 
-/// Live tag rows `(id, name, manifest_id, immutable)` of `$repo` matching `$filter`.
+/// Live tag rows `(id, name, manifest_id, immutable, hidden)` of `$repo` matching `$filter`.
 macro_rules! live_tags {
     ($c:expr, $repo:expr, $now:expr, $filter:expr) => {
         tag::table
@@ -48,7 +55,13 @@ macro_rules! live_tags {
                     .is_null()
                     .or(tag::lifetime_end_ms.gt($now)),
             )
-            .select((tag::id, tag::name, tag::manifest_id, tag::immutable))
+            .select((
+                tag::id,
+                tag::name,
+                tag::manifest_id,
+                tag::immutable,
+                tag::hidden,
+            ))
     };
 }
 
@@ -81,15 +94,18 @@ pub(super) async fn delete_tag(
         return Ok(None);
     };
     let mut conn = db.conn(Route::Primary).await?;
+    let lock_sql = advisory_lock_sql(&conn, deletion.lock_id);
     let result: Result<Deleted<Option<String>>, diesel::result::Error> = db_write!(conn, |c| {
-        let found: Option<(i32, String, Option<i32>, bool)> =
-            live_tags!(c, repo, deletion.now_ms, tag::name.eq(name))
-                .filter(tag::hidden.eq(false))
-                .order(tag::id.desc())
-                .first(c)
-                .await
-                .optional()?;
-        let Some((id, tag_name, manifest_id, immutable)) = found else {
+        if let Some(sql) = lock_sql.as_deref() {
+            diesel::sql_query(sql).execute(c).await?;
+        }
+        let found: Option<LiveTag> = live_tags!(c, repo, deletion.now_ms, tag::name.eq(name))
+            .filter(tag::hidden.eq(false))
+            .order(tag::id.desc())
+            .first(c)
+            .await
+            .optional()?;
+        let Some((id, tag_name, manifest_id, immutable, _)) = found else {
             return Ok(Deleted::Done(None));
         };
         if deletion.refuse_immutable && immutable {
@@ -105,6 +121,11 @@ pub(super) async fn delete_tag(
                 .optional()?,
             None => None,
         };
+        if let (Some(m), Some(d)) = (manifest_id, digest.as_deref())
+            && !quay_domain::tag::is_cosign_tag_schema(&tag_name)
+        {
+            expire_cosign_siblings!(c, repo, d, deletion.now_ms, Some(m), Some(id));
+        }
         Ok(Deleted::Done(Some(digest.unwrap_or_default())))
     });
     finish(result, "deleting a tag")
@@ -120,8 +141,12 @@ pub(super) async fn delete_manifest_tags(
         return Ok(None);
     };
     let mut conn = db.conn(Route::Primary).await?;
+    let lock_sql = advisory_lock_sql(&conn, deletion.lock_id);
     let result: Result<Deleted<Option<Vec<String>>>, diesel::result::Error> =
         db_write!(conn, |c| {
+            if let Some(sql) = lock_sql.as_deref() {
+                diesel::sql_query(sql).execute(c).await?;
+            }
             let id: Option<i32> = manifest::table
                 .filter(manifest::repository_id.eq(repo))
                 .filter(manifest::digest.eq(digest))
@@ -132,59 +157,31 @@ pub(super) async fn delete_manifest_tags(
             let Some(id) = id else {
                 return Ok(Deleted::Done(None));
             };
-            let tags: Vec<(i32, String, Option<i32>, bool)> =
-                live_tags!(c, repo, deletion.now_ms, tag::manifest_id.eq(id))
-                    .order(tag::id.asc())
-                    .load(c)
-                    .await?;
+            let tags: Vec<LiveTag> = live_tags!(c, repo, deletion.now_ms, tag::manifest_id.eq(id))
+                .order(tag::id.asc())
+                .load(c)
+                .await?;
             if deletion.refuse_immutable
-                && let Some((_, name, _, _)) = tags.iter().find(|t| t.3)
+                && let Some((_, name, _, _, _)) = tags.iter().find(|t| t.3)
             {
                 return Ok(Deleted::Immutable(name.clone()));
             }
-            for (tag_id, name, _, _) in &tags {
+            for (tag_id, name, _, _, _) in &tags {
                 close_tag!(c, repo, *tag_id, name.as_str(), deletion);
             }
+            // Once, after every tag is closed, when a visible non-cosign tag was among them
+            // (Quay's subject tag; the hidden ones closed here are tags Quay does not delete).
+            if tags
+                .iter()
+                .any(|(_, n, _, _, hidden)| !hidden && !quay_domain::tag::is_cosign_tag_schema(n))
+            {
+                expire_cosign_siblings!(c, repo, digest, deletion.now_ms, Some(id), None);
+            }
             Ok(Deleted::Done(Some(
-                tags.into_iter().map(|(_, n, _, _)| n).collect(),
+                tags.into_iter().map(|(_, n, _, _, _)| n).collect(),
             )))
         });
     finish(result, "deleting a manifest's tags")
-}
-
-pub(super) async fn immutability_policies(
-    db: &Database,
-    repository: RepositoryId,
-    namespace: UserId,
-) -> Result<Vec<ImmutabilityPolicy>, ManifestStoreError> {
-    let (Some(repo), Some(ns)) = (key(repository.0), key(namespace.0)) else {
-        return Ok(Vec::new());
-    };
-    let mut conn = db.conn(Route::Primary).await?;
-    let rows: Vec<String> = db_run!(conn, |c| {
-        async {
-            let mut rows: Vec<String> = repositoryimmutabilitypolicy::table
-                .filter(repositoryimmutabilitypolicy::repository_id.eq(repo))
-                .order(repositoryimmutabilitypolicy::id.asc())
-                .select(repositoryimmutabilitypolicy::policy)
-                .load(c)
-                .await?;
-            let namespace_rows: Vec<String> = namespaceimmutabilitypolicy::table
-                .filter(namespaceimmutabilitypolicy::namespace_id.eq(ns))
-                .order(namespaceimmutabilitypolicy::id.asc())
-                .select(namespaceimmutabilitypolicy::policy)
-                .load(c)
-                .await?;
-            rows.extend(namespace_rows);
-            Ok::<_, diesel::result::Error>(rows)
-        }
-        .await
-    })
-    .map_err(|e| backend("reading immutability policies", e))?;
-    Ok(rows
-        .iter()
-        .filter_map(|p| ImmutabilityPolicy::from_json(p))
-        .collect())
 }
 
 pub(super) async fn quay_labels(
