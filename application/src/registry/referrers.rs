@@ -1,6 +1,8 @@
 //! `GET /v2/<name>/referrers/<digest>`: the OCI index of the manifests whose `subject` is the
-//! digest and which a live tag keeps, filtered by `artifactType` (the manifest's own field, as
-//! Quay). An unknown subject gives an empty index (the OCI spec; Quay answers 400).
+//! digest and which a live tag keeps, filtered by `artifactType`. An image manifest without an
+//! `artifactType` field is listed (and filtered) under its config media type, as the OCI spec
+//! requires (Quay uses the field only). An unknown subject gives an empty index (the OCI spec;
+//! Quay answers 400).
 
 use quay_domain::digest::Digest;
 use quay_domain::manifest::{ArtifactTypeSource, Referrer, parse_manifest, referrers_index};
@@ -48,7 +50,7 @@ impl Registry {
                 &parsed,
                 d,
                 m.bytes.len() as u64,
-                ArtifactTypeSource::ManifestField,
+                ArtifactTypeSource::ConfigFallback,
             );
             if r.matches(artifact_type) {
                 referrers.push(r);

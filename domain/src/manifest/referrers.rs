@@ -6,8 +6,8 @@
 //! `annotations` when non-empty, and (quirk) a top-level `annotations` merging every referrer's
 //! annotations. `artifactType` is the referrer's own `artifactType` field (Quay's
 //! `manifest.artifact_type` column), which is also what `?artifactType=` filters on; the OCI spec
-//! falls back to the config media type ([`ArtifactTypeSource`]). An unknown subject is answered
-//! `MANIFEST_INVALID` (400) by Quay, not with an empty index.
+//! falls back to the config media type ([`ArtifactTypeSource`]), which the registry follows. An
+//! unknown subject is answered `MANIFEST_INVALID` (400) by Quay, not with an empty index.
 
 use serde_json::{Map, Value};
 

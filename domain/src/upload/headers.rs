@@ -1,8 +1,10 @@
-//! Header values the upload and manifest endpoints answer with, byte for byte as Quay writes them.
+//! Header values the upload and manifest endpoints answer with, byte for byte as Quay writes them
+//! except where Quay contradicts the OCI distribution spec.
 //!
 //! Quay renders ranges with one helper, `0-<n - 1>`, fed different counts, hence its quirks:
 //! - after POST (nothing stored yet): `Range: bytes=0--1`;
-//! - GET status: `Range: bytes=0-<byte_count>` (one past the last byte);
+//! - GET status: `Range: bytes=0-<byte_count>` (one past the last byte); quay-rs answers the
+//!   spec's `0-<last byte>` instead (`0-0` while empty, as the reference registry);
 //! - after PATCH: `Range: 0-<byte_count - 1>` without the `bytes=` prefix;
 //! - 416: `Range: 0-<byte_count>`.
 //!
@@ -22,9 +24,12 @@ pub fn range_after_start() -> String {
     render_range(0, true)
 }
 
-/// `Range` of the upload status (GET): `bytes=0-<byte_count>`.
+/// `Range` of the upload status (GET): `0-<position of the last byte>`, as the OCI distribution
+/// spec asks (`0-0` while nothing is stored, as the reference registry answers). Quay sends
+/// `bytes=0-<byte_count>`, which a client resuming from the range end would read as one byte
+/// more than it sent.
 pub fn range_for_status(byte_count: u64) -> String {
-    render_range(i128::from(byte_count) + 1, true)
+    format!("0-{}", byte_count.saturating_sub(1))
 }
 
 /// `Range` after a PATCH: `0-<byte_count - 1>` (so `0--1` when still empty).
@@ -72,13 +77,22 @@ mod tests {
 
     #[test]
     fn ranges_match_captured_responses() {
-        // v2_upload_start.json, v2_upload_status.json, v2_upload_patch.json (11 bytes).
+        // v2_upload_start.json, v2_upload_patch.json (11 bytes).
         assert_eq!(range_after_start(), "bytes=0--1");
-        assert_eq!(range_for_status(0), "bytes=0-0");
         assert_eq!(range_after_chunk(11), "0-10");
         assert_eq!(range_after_chunk(0), "0--1");
         assert_eq!(range_not_satisfiable(11), "0-11");
-        assert_eq!(range_for_status(u64::MAX), format!("bytes=0-{}", u64::MAX));
+    }
+
+    #[test]
+    fn status_range_names_the_last_byte_as_the_oci_spec_asks() {
+        // Quay's v2_upload_status.json answers `bytes=0-0` for an empty upload and
+        // `bytes=0-<n>` after n bytes; the spec wants the last byte's position, as a PATCH's.
+        assert_eq!(range_for_status(0), "0-0");
+        assert_eq!(range_for_status(1), "0-0");
+        assert_eq!(range_for_status(11), "0-10");
+        assert_eq!(range_for_status(11), range_after_chunk(11));
+        assert_eq!(range_for_status(u64::MAX), format!("0-{}", u64::MAX - 1));
     }
 
     #[test]

@@ -27,6 +27,15 @@ impl V2Request {
         format!("{}://{}", self.scheme, self.host)
     }
 
+    /// This request with `actions` as the scope of the challenge its failures carry, for the
+    /// routes whose invalid-token challenge (Quay's `process_registry_jwt_auth(scopes=...)`)
+    /// names other actions than their permission check (`require_repo_write` challenges
+    /// `pull,push`).
+    pub(crate) fn with_failure_actions(mut self, actions: &'static [&'static str]) -> Self {
+        self.actions = actions;
+        self
+    }
+
     /// Renders a failure of this request.
     pub(crate) fn fail(&self, auth: &RegistryAuth, failure: RegistryFailure) -> HttpResponse {
         let origin = RequestOrigin {

@@ -165,14 +165,23 @@ async fn status(
     registry: web::Data<Registry>,
 ) -> HttpResponse {
     let (name, uuid) = path.into_inner();
+    // As Quay's `fetch_existing_upload`: an invalid token is challenged for `pull`, a caller
+    // without write access for `pull,push`, so a client that fetches a token for the challenged
+    // scope gets one that can read the upload.
     let v2 = match prelude(&req, &auth, &registry, &name, &["pull"]).await {
-        Ok(v2) => v2,
+        Ok(v2) => v2.with_failure_actions(PUSH),
         Err(response) => return response,
     };
     match registry.upload_status(&v2.caller, &v2.path, &uuid).await {
+        // The OCI spec's `Location` and `Range: 0-<last byte>` (Quay sends no `Location` and
+        // `bytes=0-<byte_count>`, one past the last byte).
         Ok(outcome) => HttpResponse::NoContent()
             .content_type(EMPTY_TYPE)
             .insert_header(FRAME_DENY)
+            .insert_header((
+                header::LOCATION,
+                upload_location(&v2.app_url(), &v2.path, &uuid),
+            ))
             .insert_header(("Docker-Upload-UUID", uuid.as_str()))
             .insert_header((header::RANGE, range_for_status(outcome.byte_count)))
             .finish(),

@@ -67,6 +67,29 @@ const ENTRIES: &[Entry] = &[
         },
     },
     Entry {
+        capture: "v2_upload_status",
+        reason: "Quay's upload status has no `Location` and `Range: bytes=0-<byte_count>` (one \
+                 past the last byte); quay-rs answers the OCI spec's `Location` (the upload URL, \
+                 as the start answer gives it) and `Range: 0-<last byte>`, `0-0` while empty \
+                 (row `Upload status`).",
+        adjust: |want| {
+            let uuid = want
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("Docker-Upload-UUID"))
+                .map(|(_, v)| v.clone())
+                .expect("the captured upload UUID");
+            want.set(
+                "Location",
+                &format!(
+                    "http://{}/v2/testorg/hello/blobs/uploads/{uuid}",
+                    super::CAPTURED_HOST
+                ),
+            );
+            want.set("Range", "0-0");
+        },
+    },
+    Entry {
         capture: "v2_unknown_route",
         reason: "an unknown path under /v2 gets Flask's HTML 404 page from Quay; quay-rs answers \
                  the same 404 with an empty body (row `Unknown path under /v2`).",
