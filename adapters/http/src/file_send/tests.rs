@@ -238,3 +238,24 @@ fn repeated_large_downloads_never_stall() {
     }
     actix_web::rt::System::new().block_on(server.stop(false));
 }
+
+#[test]
+fn a_closing_connection_sends_the_whole_file_before_it_closes() {
+    let blob = fixture(5 * 1024 * 1024 + 1);
+    let (addr, server) = start(blob.path.clone());
+    for version in ["HTTP/1.1", "HTTP/1.0"] {
+        let mut client = connect(addr);
+        client
+            .write_all(
+                format!("GET /file {version}\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .expect("send");
+        let (head, body) = read_response(&mut client);
+        assert!(!head.contains(MARKER_NAME), "{head}");
+        assert!(body == *blob.data, "{version}");
+        let mut rest = Vec::new();
+        client.read_to_end(&mut rest).expect("closed cleanly");
+        assert!(rest.is_empty(), "{version}: nothing after the body");
+    }
+    actix_web::rt::System::new().block_on(server.stop(false));
+}
