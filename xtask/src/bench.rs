@@ -22,6 +22,7 @@
 //!   the default test suite.
 
 mod data;
+mod floor;
 mod http;
 mod load;
 mod measure;
@@ -166,6 +167,16 @@ fn full(scope: Scope) -> Result<()> {
         "sha256sum on this machine: {:.2} GB/s (one core; every push is hashed server-side)",
         sha256_rate(&crate::services::root().join("target/bench/data/mono-256m.bin"))
     ));
+    if scope.pulls() {
+        match floor::cpu_s_per_gb() {
+            Ok(floor) => notes.push(format!(
+                "loopback floor: a bare sender writing 1 MiB pieces to a reader over loopback TCP \
+                 spends {floor:.2} CPU-s/GB (the kernel's TCP path, which every pull pays on top \
+                 of the server's own work)"
+            )),
+            Err(e) => notes.push(format!("loopback floor could not be measured: {e:#}")),
+        }
+    }
     notes.push(format!(
         "machine: {} cores; client and server share them; loopback HTTP/1.1; one server runs at a time",
         std::thread::available_parallelism().map_or(0, usize::from)

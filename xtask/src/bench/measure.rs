@@ -101,7 +101,7 @@ impl Scope {
     fn pushes(self) -> bool {
         matches!(self, Self::All | Self::Push)
     }
-    fn pulls(self) -> bool {
+    pub(super) fn pulls(self) -> bool {
         matches!(self, Self::All | Self::Pull)
     }
     fn gets(self) -> bool {
