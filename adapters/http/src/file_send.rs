@@ -8,8 +8,10 @@
 //! - every plain-HTTP connection's socket is wrapped in a [`FileSendStream`] (see [`server`]),
 //!   which carries a [`Sender`] reachable from handlers as connection data;
 //! - a handler with a file to send builds its response with [`file_response`]: the file goes in
-//!   the connection's queue, the response gets a `Content-Length` and an empty streaming body,
-//!   and its head gets one marker header naming the queued file (an unguessable token);
+//!   the connection's queue, the response gets a `Content-Length` and a streaming body with no
+//!   bytes of its own that ends once the file is sent (so actix's keep-alive and shutdown timers
+//!   treat the response as in progress meanwhile), and its head gets one marker header naming
+//!   the queued file (an unguessable token);
 //! - the socket wrapper watches what the encoder writes while files are queued. At the marker it
 //!   drops the marker line, writes the rest of the head, sends the file, and only then accepts
 //!   the next bytes, so pipelined responses stay in order.
@@ -41,7 +43,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 
 use actix_web::body::{BodySize, MessageBody};
 use actix_web::{HttpRequest, HttpResponseBuilder};
@@ -62,7 +64,29 @@ struct Job {
     file: Arc<File>,
     offset: u64,
     len: u64,
+    /// Shared with the response body, which ends when the file has been sent.
+    progress: Progress,
 }
+
+impl Job {
+    /// The file has been sent: its response body may end.
+    fn finish(&self) {
+        let mut progress = self.progress.borrow_mut();
+        progress.done = true;
+        if let Some(waker) = progress.waker.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// Whether a queued file has been sent, and who waits for it.
+#[derive(Debug, Default)]
+struct SendState {
+    done: bool,
+    waker: Option<Waker>,
+}
+
+type Progress = Rc<RefCell<SendState>>;
 
 #[derive(Debug, Default)]
 struct Queue {
@@ -93,7 +117,8 @@ impl Sender {
     }
 
     /// Queues `len` bytes of `file` from `offset`; returns the job id and the marker value.
-    fn push(&self, file: File, offset: u64, len: u64) -> (u64, String) {
+    fn push(&self, file: File, offset: u64, len: u64) -> (u64, String, Progress) {
+        let progress = Progress::default();
         let mut queue = self.queue.borrow_mut();
         let id = queue.next_id;
         queue.next_id += 1;
@@ -104,8 +129,9 @@ impl Sender {
             file: Arc::new(file),
             offset,
             len,
+            progress: Rc::clone(&progress),
         });
-        (id, value)
+        (id, value, progress)
     }
 
     /// Forgets job `id` if it is still queued (its response was never written).
@@ -129,7 +155,7 @@ pub(crate) fn file_response(
     len: u64,
 ) -> Option<actix_web::HttpResponse> {
     let sender = req.conn_data::<Sender>()?;
-    let (id, marker) = sender.push(file, offset, len);
+    let (id, marker, progress) = sender.push(file, offset, len);
     response
         .insert_header((MARKER_NAME, marker))
         // A streaming body with a fixed `Content-Length`: the encoder writes no framing and
@@ -138,16 +164,20 @@ pub(crate) fn file_response(
     Some(response.body(QueuedFile {
         sender: sender.clone(),
         id,
+        progress,
         polled: false,
     }))
 }
 
-/// The body of a [`file_response`]: empty, because the bytes bypass the encoder. Dropped
-/// without ever being polled (the response was replaced before its head was written), it takes
-/// its file out of the queue.
+/// The body of a [`file_response`]: no bytes of its own, because they bypass the encoder; it
+/// ends when the socket wrapper has sent the file. Until then the response is in progress for
+/// actix, as a streamed one is: keep-alive timing starts after the file, not after the head.
+/// Dropped without ever being polled (the response was replaced before its head was written),
+/// it takes its file out of the queue.
 struct QueuedFile {
     sender: Sender,
     id: u64,
+    progress: Progress,
     polled: bool,
 }
 
@@ -160,10 +190,16 @@ impl MessageBody for QueuedFile {
 
     fn poll_next(
         mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Self::Error>>> {
         self.polled = true;
-        Poll::Ready(None)
+        let mut progress = self.progress.borrow_mut();
+        if progress.done {
+            Poll::Ready(None)
+        } else {
+            progress.waker = Some(cx.waker().clone());
+            Poll::Pending
+        }
     }
 }
 

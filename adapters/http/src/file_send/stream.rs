@@ -108,6 +108,7 @@ impl FileSendStream {
                 continue;
             }
             if job.len == 0 {
+                job.finish();
                 self.state = State::Pass;
                 return Poll::Ready(Ok(()));
             }

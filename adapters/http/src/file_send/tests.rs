@@ -259,3 +259,36 @@ fn a_closing_connection_sends_the_whole_file_before_it_closes() {
     }
     actix_web::rt::System::new().block_on(server.stop(false));
 }
+
+#[test]
+fn a_client_that_stalls_past_the_keep_alive_gets_the_whole_file() {
+    // actix closes a connection 5 s (keep-alive) + 1 s (disconnect) after a response is over;
+    // a response is not over until its file is sent, however long the client stalls.
+    let blob = fixture(24 * 1024 * 1024);
+    let (addr, server) = start(blob.path.clone());
+    let mut client = connect(addr);
+    client
+        .write_all(b"GET /file HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send");
+    let mut first = vec![0; 1024 * 1024];
+    client.read_exact(&mut first).expect("first bytes");
+    std::thread::sleep(Duration::from_secs(7));
+    client
+        .write_all(b"GET /small HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("send after the stall");
+    let mut rest = Vec::new();
+    while !rest.ends_with(b"{\"small\": true}") {
+        let mut buf = vec![0; 1024 * 1024];
+        let n = client.read(&mut buf).expect("read after the stall");
+        assert!(
+            n > 0,
+            "the connection was closed after {} bytes",
+            first.len() + rest.len()
+        );
+        rest.extend_from_slice(&buf[..n]);
+    }
+    let all = [first, rest].concat();
+    let head_end = memchr::memmem::find(&all, b"\r\n\r\n").expect("head") + 4;
+    assert!(all[head_end..head_end + blob.data.len()] == *blob.data);
+    actix_web::rt::System::new().block_on(server.stop(false));
+}
