@@ -103,6 +103,9 @@ pub struct RegistrySettings {
     /// `FEATURE_IMAGE_PULL_STATS` (default false): manifest pulls are counted through
     /// [`RegistryPorts::pull_metrics`], and deleted tags lose their `tagpullstatistics` rows.
     pub image_pull_stats: bool,
+    /// `RESET_CHILD_MANIFEST_EXPIRATION` (default false): deleting a tag closes the hidden
+    /// `$temp-` tags of its manifest list's children.
+    pub reset_child_manifest_expiration: bool,
     /// How long a pull's repository and performer lookups are served from this process's cache
     /// (`DATA_MODEL_CACHE_CONFIG.repository_lookup_cache_ttl`; zero: not cached). Defaults to
     /// [`DEFAULT_LOOKUP_CACHE_TTL`], not Quay's 120 s: the cache is per process, so another
@@ -136,6 +139,7 @@ impl RegistrySettings {
             immutable_tags: false,
             immutable_tags_can_expire: false,
             image_pull_stats: false,
+            reset_child_manifest_expiration: false,
             lookup_cache_ttl: DEFAULT_LOOKUP_CACHE_TTL,
         }
     }

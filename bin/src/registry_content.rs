@@ -85,6 +85,9 @@ fn settings(config: &QuayConfig, location: String) -> Result<RegistrySettings> {
     s.immutable_tags = features.immutable_tags;
     s.immutable_tags_can_expire = features.immutable_tags_can_expire;
     s.image_pull_stats = features.image_pull_stats;
+    s.reset_child_manifest_expiration = get("RESET_CHILD_MANIFEST_EXPIRATION")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     s.quota = quota_settings(config);
     s.download = crate::storage::download_policy(config);
     if let Some(ttl) = &config.repository_lookup_cache_ttl {
@@ -267,6 +270,18 @@ mod tests {
         assert_eq!(s.lookup_cache_ttl, Duration::from_secs(120));
         let s = settings_for("DATA_MODEL_CACHE_CONFIG:\n  repository_lookup_cache_ttl: 0s\n");
         assert_eq!(s.lookup_cache_ttl, Duration::ZERO, "caching off");
+    }
+
+    #[test]
+    fn child_manifest_expiration_is_reset_only_when_configured() {
+        assert!(!settings_for("FEATURE_IMAGE_PULL_STATS: false\n").reset_child_manifest_expiration);
+        assert!(
+            settings_for("RESET_CHILD_MANIFEST_EXPIRATION: true\n").reset_child_manifest_expiration
+        );
+        assert!(
+            !settings_for("RESET_CHILD_MANIFEST_EXPIRATION: false\n")
+                .reset_child_manifest_expiration
+        );
     }
 
     #[test]

@@ -103,7 +103,8 @@ pub struct PolicyCheck {
     pub audit: AuditEntry,
 }
 
-/// How a tag deletion behaves (Quay's `delete_tag` and `delete_tags_for_manifest`).
+/// How a tag deletion behaves (Quay's `delete_tag` and `delete_tags_for_manifest`). Every
+/// closed tag also loses its `tagnotificationsuccess` rows (`delete_tag_notifications_for_tag`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TagDeletion {
     /// The new `lifetime_end_ms`.
@@ -117,6 +118,10 @@ pub struct TagDeletion {
     /// `FEATURE_IMAGE_PULL_STATS`: the deleted tags' `tagpullstatistics` rows are removed, so
     /// a re-pushed tag starts fresh.
     pub clear_pull_statistics: bool,
+    /// `RESET_CHILD_MANIFEST_EXPIRATION` (default false): the hidden `$temp-` tags of the
+    /// deleted tags' child manifests (`manifestchild`) that end after `now_ms` are closed at
+    /// `now_ms`; ones without an end are left, as in Quay's `reset_child_manifest_expiration`.
+    pub reset_child_expiration: bool,
 }
 
 /// A hidden temporary tag for a manifest pushed by digest.

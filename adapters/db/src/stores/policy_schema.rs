@@ -1,6 +1,7 @@
 //! Diesel descriptions of the tables the push rules read or write beside the registry tables:
-//! `manifestsecuritystatus`, the immutability policies, the pull statistics and the mirror
-//! configurations (the columns quay-rs uses; Quay's schema at Alembic head).
+//! `manifestsecuritystatus`, the immutability policies, the pull statistics, the mirror
+//! configurations and the tag notification records (the columns quay-rs uses; Quay's schema at
+//! Alembic head).
 
 diesel::table! {
     manifestsecuritystatus (id) {
@@ -90,5 +91,15 @@ diesel::table! {
         manifest_digest -> Varchar,
         manifest_pull_count -> BigInt,
         last_manifest_pull_date -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// A tag-expiry notification already sent (`TagNotificationSuccess`); deleted with its tag.
+    tagnotificationsuccess (id) {
+        id -> Integer,
+        notification_id -> Integer,
+        tag_id -> Integer,
+        method_id -> Integer,
     }
 }

@@ -15,5 +15,6 @@ mod registry_content;
 mod replicas;
 mod support;
 mod tag_rules;
+mod tag_side_effects;
 mod tls;
 mod users;

@@ -163,6 +163,7 @@ async fn writes(stores: &Stores) -> Result<()> {
         lock_id: 42,
         refuse_immutable: true,
         clear_pull_statistics: true,
+        reset_child_expiration: false,
     };
     assert_eq!(
         stores

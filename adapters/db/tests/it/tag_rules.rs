@@ -38,7 +38,7 @@ fn at() -> DateTime<Utc> {
 }
 
 /// `T0 + ms`, the milliseconds every write of a scenario uses.
-fn ms(offset: i64) -> i64 {
+pub(crate) fn ms(offset: i64) -> i64 {
     at().timestamp_millis() + offset
 }
 
@@ -46,7 +46,7 @@ fn hex(n: u32) -> String {
     format!("{n:064x}")
 }
 
-fn digest(n: u32) -> String {
+pub(crate) fn digest(n: u32) -> String {
     format!("sha256:{}", hex(n))
 }
 
@@ -95,6 +95,7 @@ fn deletion(now_ms: i64) -> TagDeletion {
         lock_id: LOCK,
         refuse_immutable: true,
         clear_pull_statistics: false,
+        reset_child_expiration: false,
     }
 }
 
@@ -105,13 +106,13 @@ struct TextRow {
 }
 
 /// Raw SQL on either backend.
-enum Raw<'a> {
+pub(crate) enum Raw<'a> {
     Pg(&'a TestPg),
     Sqlite(&'a TestSqlite),
 }
 
 impl Raw<'_> {
-    async fn scalar(&self, sql: &str) -> Result<i64> {
+    pub(crate) async fn scalar(&self, sql: &str) -> Result<i64> {
         match self {
             Raw::Pg(pg) => {
                 let client = support::connect_raw(&pg.url).await?;
@@ -127,7 +128,7 @@ impl Raw<'_> {
     }
 
     /// The single text column `v` of each row.
-    async fn texts(&self, sql: &str) -> Result<Vec<String>> {
+    pub(crate) async fn texts(&self, sql: &str) -> Result<Vec<String>> {
         match self {
             Raw::Pg(pg) => {
                 let client = support::connect_raw(&pg.url).await?;
@@ -147,7 +148,7 @@ impl Raw<'_> {
         Ok(SqliteConnection::establish(url)?)
     }
 
-    async fn execute(&self, sql: &str) -> Result<()> {
+    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
         match self {
             Raw::Pg(pg) => pg.execute(sql).await,
             Raw::Sqlite(file) => file.execute(sql),
@@ -156,7 +157,7 @@ impl Raw<'_> {
 
     /// Every row named `name` in `repo`, by id: `end` (`alive` when open), then ` immutable`
     /// or ` hidden` when set.
-    async fn rows(&self, repo: RepositoryId, name: &str) -> Result<Vec<String>> {
+    pub(crate) async fn rows(&self, repo: RepositoryId, name: &str) -> Result<Vec<String>> {
         self.texts(&format!(
             "SELECT COALESCE(CAST(lifetime_end_ms - {t0} AS VARCHAR), 'alive') \
              || CASE WHEN immutable THEN ' immutable' ELSE '' END \
@@ -170,7 +171,7 @@ impl Raw<'_> {
 }
 
 /// `rows` expected: ends relative to `T0`.
-fn ends(items: &[&str]) -> Vec<String> {
+pub(crate) fn ends(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
 

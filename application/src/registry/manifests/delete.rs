@@ -1,6 +1,7 @@
 //! `DELETE /v2/<name>/manifests/<reference>`: closes the tag (or every tag of the manifest,
-//! hidden `$temp-` ones included), expires the manifest's cosign siblings when no other tag
-//! keeps it (the store's `delete_tag`), and logs `delete_tag` for each visible one.
+//! hidden `$temp-` ones included) with Quay's `_delete_tag` side effects (pull statistics,
+//! tag notification rows, child `$temp-` tags), expires the manifest's cosign siblings when no
+//! other tag keeps it (the store's `delete_tag`), and logs `delete_tag` for each visible one.
 
 use quay_domain::reference::{Reference, RepositoryPath};
 
@@ -28,6 +29,7 @@ impl Registry {
             lock_id: self.retarget_lock_id(&repo)?,
             refuse_immutable: self.settings.immutable_tags,
             clear_pull_statistics: self.settings.image_pull_stats,
+            reset_child_expiration: self.settings.reset_child_manifest_expiration,
         };
         let failed = |context: &'static str| {
             move |e| match e {

@@ -163,11 +163,11 @@ macro_rules! immutable_by_policy {
 }
 
 /// Moves the tag or adds the temporary tag of a push, as Quay's `retarget_tag` does under its
-/// lock: refuse an immutable live tag, close it, expire the cosign siblings of the manifest it
-/// leaves ([`super::cosign`]), apply the immutability policies, insert the new row. Evaluates to
-/// `None`, writing nothing, when the live tag is immutable and `refuse_immutable` is set (the
-/// manifest stays, untagged, as Quay leaves it); otherwise to `Some(by_policy)`, whether a
-/// policy made the new row immutable.
+/// lock: refuse an immutable live tag, close it (dropping its `tagnotificationsuccess` rows),
+/// expire the cosign siblings of the manifest it leaves ([`super::cosign`]), apply the
+/// immutability policies, insert the new row. Evaluates to `None`, writing nothing, when the
+/// live tag is immutable and `refuse_immutable` is set (the manifest stays, untagged, as Quay
+/// leaves it); otherwise to `Some(by_policy)`, whether a policy made the new row immutable.
 macro_rules! write_tags {
     ($c:expr, $push:expr, $repo:expr, $manifest_id:expr) => {{
         let (c, push, repo, manifest_id) = (&mut *$c, $push, $repo, $manifest_id);
@@ -191,6 +191,14 @@ macro_rules! write_tags {
         let mut by_policy = false;
         if let Some(t) = push.tag.as_ref().filter(|_| written) {
             if let Some((old, displaced)) = live_tag!(c, repo, t.name.as_str(), t.now_ms)? {
+                // Quay's `retarget_tag`: the displaced tag's expiry notifications go with it
+                // (`delete_tag_notifications_for_tag`; no pull statistics or child reset here).
+                {
+                    use $crate::stores::policy_schema::tagnotificationsuccess as tns;
+                    diesel::delete(tns::table.filter(tns::tag_id.eq(old)))
+                        .execute(c)
+                        .await?;
+                }
                 diesel::update(tag::table.filter(tag::id.eq(old)))
                     .set(tag::lifetime_end_ms.eq(Some(t.now_ms)))
                     .execute(c)

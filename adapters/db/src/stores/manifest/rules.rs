@@ -1,6 +1,8 @@
-//! Tag deletions with Quay's immutability, pull-statistics and cosign-sibling rules
-//! (`data/model/oci/tag.py`: `delete_tag`, `delete_tags_for_manifest`, `_delete_tag`,
-//! `_expire_cosign_sibling_tags`), and the `quay*` label reads the push needs to decide
+//! Tag deletions with Quay's immutability, pull-statistics, tag-notification, child-manifest
+//! and cosign-sibling rules (`data/model/oci/tag.py`: `delete_tag`, `delete_tags_for_manifest`,
+//! `_delete_tag`, `reset_child_manifest_expiration`, `_expire_cosign_sibling_tags`;
+//! `data/model/notification.py`: `delete_tag_notifications_for_tag`), all in the transaction
+//! that closes the tags, and the `quay*` label reads the push needs to decide
 //! immutability and expiry (the policies are read in the push transaction: `super::push`).
 //!
 //! A deletion transaction takes the `retarget_tag:<repo id>` advisory lock first (PostgreSQL).
@@ -15,8 +17,8 @@ use quay_ports::store::{ManifestStoreError, TagDeletion};
 
 use super::super::blob::advisory_lock_sql;
 use super::super::key;
-use super::super::policy_schema::tagpullstatistics;
-use super::super::registry_schema::{label, manifest, manifestlabel};
+use super::super::policy_schema::{tagnotificationsuccess, tagpullstatistics};
+use super::super::registry_schema::{label, manifest, manifestchild, manifestlabel};
 use super::cosign::expire_cosign_siblings;
 use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
@@ -65,9 +67,13 @@ macro_rules! live_tags {
     };
 }
 
-/// Closes one tag row and, when asked, drops its pull statistics (Quay's `_delete_tag`).
+/// Closes one tag row with Quay's `_delete_tag` side effects: its pull statistics when asked
+/// (`FEATURE_IMAGE_PULL_STATS`), its `tagnotificationsuccess` rows
+/// (`delete_tag_notifications_for_tag`) and, when asked (`RESET_CHILD_MANIFEST_EXPIRATION`),
+/// the hidden `$temp-` tags of its manifest's children ending after `now`
+/// (`reset_child_manifest_expiration`).
 macro_rules! close_tag {
-    ($c:expr, $repo:expr, $id:expr, $name:expr, $deletion:expr) => {{
+    ($c:expr, $repo:expr, $id:expr, $name:expr, $manifest:expr, $deletion:expr) => {{
         if $deletion.clear_pull_statistics {
             diesel::delete(
                 tagpullstatistics::table
@@ -77,10 +83,38 @@ macro_rules! close_tag {
             .execute($c)
             .await?;
         }
+        diesel::delete(
+            tagnotificationsuccess::table.filter(tagnotificationsuccess::tag_id.eq($id)),
+        )
+        .execute($c)
+        .await?;
         diesel::update(tag::table.filter(tag::id.eq($id)))
             .set(tag::lifetime_end_ms.eq(Some($deletion.now_ms)))
             .execute($c)
             .await?;
+        if $deletion.reset_child_expiration
+            && let Some(list) = $manifest
+        {
+            let children: Vec<i32> = manifestchild::table
+                .filter(manifestchild::repository_id.eq($repo))
+                .filter(manifestchild::manifest_id.eq(list))
+                .select(manifestchild::child_manifest_id)
+                .load($c)
+                .await?;
+            if !children.is_empty() {
+                diesel::update(
+                    tag::table
+                        .filter(tag::repository_id.eq($repo))
+                        .filter(tag::manifest_id.eq_any(children))
+                        .filter(tag::lifetime_end_ms.gt($deletion.now_ms))
+                        .filter(tag::name.like("$temp-%"))
+                        .filter(tag::hidden.eq(true)),
+                )
+                .set(tag::lifetime_end_ms.eq(Some($deletion.now_ms)))
+                .execute($c)
+                .await?;
+            }
+        }
     }};
 }
 
@@ -111,7 +145,7 @@ pub(super) async fn delete_tag(
         if deletion.refuse_immutable && immutable {
             return Ok(Deleted::Immutable(tag_name));
         }
-        close_tag!(c, repo, id, tag_name.as_str(), deletion);
+        close_tag!(c, repo, id, tag_name.as_str(), manifest_id, deletion);
         let digest: Option<String> = match manifest_id {
             Some(m) => manifest::table
                 .filter(manifest::id.eq(m))
@@ -166,8 +200,8 @@ pub(super) async fn delete_manifest_tags(
             {
                 return Ok(Deleted::Immutable(name.clone()));
             }
-            for (tag_id, name, _, _, _) in &tags {
-                close_tag!(c, repo, *tag_id, name.as_str(), deletion);
+            for (tag_id, name, manifest_id, _, _) in &tags {
+                close_tag!(c, repo, *tag_id, name.as_str(), *manifest_id, deletion);
             }
             // Once, after every tag is closed, when a visible non-cosign tag was among them
             // (Quay's subject tag; the hidden ones closed here are tags Quay does not delete).
