@@ -21,8 +21,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args, sha256,
-    standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, image_manifest, local_storage,
+    serve_args, sha256, standalone_config, start, write_config,
 };
 
 const SERVICE: &str = "registry.example.com";
@@ -52,6 +52,12 @@ impl Redis {
     }
 
     fn cli(&self, args: &[&str]) -> String {
+        self.output(args).trim_end().to_owned()
+    }
+
+    /// `redis-cli`'s output as printed: one line per reply element, empty values included
+    /// (an empty value printed last must not be trimmed away).
+    fn output(&self, args: &[&str]) -> String {
         let out = Command::new("redis-cli")
             .args([
                 "-h",
@@ -69,7 +75,7 @@ impl Redis {
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        String::from_utf8_lossy(&out.stdout).trim_end().to_owned()
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn config(&self) -> String {
@@ -83,8 +89,11 @@ impl Redis {
     /// path).
     async fn hash(&self, key: &str, count: &str) -> Vec<(String, String)> {
         for _ in 0..100 {
-            let text = self.cli(&["HGETALL", key]);
-            let lines: Vec<&str> = text.lines().collect();
+            let text = self.output(&["HGETALL", key]);
+            let lines: Vec<&str> = match text.strip_suffix('\n') {
+                Some(body) => body.split('\n').collect(),
+                None => Vec::new(),
+            };
             let pairs: Vec<(String, String)> = lines
                 .chunks(2)
                 .filter(|c| c.len() == 2)
@@ -121,21 +130,7 @@ impl Image {
             "config": {"Labels": labels},
         }))
         .expect("JSON");
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": sha256(&config),
-                "size": config.len(),
-            },
-            "layers": [{
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": sha256(&layer),
-                "size": layer.len(),
-            }],
-        }))
-        .expect("JSON");
+        let manifest = image_manifest(&config, &layer);
         Self {
             layer,
             config,
