@@ -14,8 +14,8 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args,
-    server_keys, sha256, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, db_upgrade, image_manifest,
+    local_storage, serve_args, server_keys, sha256, standalone_config, start, write_config,
 };
 
 pub(crate) const QUOTA_DENIED: &str = r#"{"errors":[{"code":"DENIED","detail":{},"message":"Quota has been exceeded on namespace"}]}"#;
@@ -78,13 +78,7 @@ pub(crate) fn image(seed: u32, n: u32) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
         "history": [{"created": "2026-11-27T00:00:00Z", "created_by": format!("quota e2e {seed}")}],
     }))
     .expect("JSON");
-    let manifest = serde_json::to_vec(&json!({
-        "schemaVersion": 2,
-        "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": sha256(&layer), "size": layer.len()}],
-    }))
-    .expect("JSON");
+    let manifest = image_manifest(&config, &layer);
     (layer, config, manifest)
 }
 
@@ -171,11 +165,7 @@ async fn scenario(base: &str, service: &str, db: &Db) {
 
     // At the limit, uploads are refused at POST (before any mount), once notified.
     for _ in 0..2 {
-        let resp = c
-            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-            .send()
-            .await
-            .unwrap();
+        let resp = c.start_upload(repo).await;
         assert_eq!(answer(resp).await, (403, QUOTA_DENIED.to_owned()));
     }
     let mount = c
@@ -201,11 +191,7 @@ async fn scenario(base: &str, service: &str, db: &Db) {
     // Room for 100 more bytes: a chunked upload starts and takes a first chunk of 150 bytes;
     // the next chunk counts the upload's bytes and is refused, and the upload is gone.
     db.set_quota("quotaorg", s2 + 100);
-    let start = c
-        .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let start = c.start_upload(repo).await;
     assert_eq!(start.status(), 202);
     let location = start.headers()["location"].to_str().unwrap().to_owned();
     let patch = c
@@ -325,15 +311,9 @@ const QUOTA_KEYS: &str = "FEATURE_QUOTA_MANAGEMENT: true\nDEFAULT_SYSTEM_REJECT_
 
 #[tokio::test]
 async fn mirror_sqlite_quota() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = write_config(dir.path(), QUOTA_KEYS);
-    let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
-    let host = server.base.trim_start_matches("http://").to_owned();
-    let db = Db::Sqlite(data.join("quay_sqlite.db"));
-    scenario(&server.base, &host, &db).await;
-    assert!(server.terminate().unwrap().success(), "{}", server.output());
+    let mirror = SqliteMirror::start(QUOTA_KEYS).await;
+    scenario(&mirror.server.base, &mirror.host, &mirror.db).await;
+    mirror.stop();
 }
 
 #[tokio::test]

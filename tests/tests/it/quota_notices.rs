@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use crate::quota::{QUOTA_DENIED, answer, image, len};
-use crate::support::{Client, Db, PASSWORD, serve_args, start, write_config};
+use crate::support::{Client, Db, SqliteMirror};
 
 const KEYS: &str = "FEATURE_QUOTA_MANAGEMENT: true\nFEATURE_QUOTA_NOTIFICATIONS: true\n";
 
@@ -35,15 +35,15 @@ impl Db {
 
 #[tokio::test]
 async fn mirror_sqlite_quota_notices() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = write_config(dir.path(), KEYS);
-    let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
-    let host = server.base.trim_start_matches("http://").to_owned();
-    let db = Db::Sqlite(data.join("quay_sqlite.db"));
+    let mirror = SqliteMirror::start(KEYS).await;
+    let db = &mirror.db;
     let repo = "admin/noticed";
-    let c = Client::login(&server.base, &host, &["repository:admin/noticed:pull,push"]).await;
+    let c = Client::login(
+        &mirror.server.base,
+        &mirror.host,
+        &["repository:admin/noticed:pull,push"],
+    )
+    .await;
     let (layer, config_blob, manifest) = image(3, 4000);
     let size = len(&[&layer, &config_blob]);
     let pushed = c
@@ -60,11 +60,7 @@ async fn mirror_sqlite_quota_notices() {
     // At the limit: refused, one item for the quota_error channel, once within the cooldown.
     db.set_quota("admin", size);
     for _ in 0..2 {
-        let resp = c
-            .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-            .send()
-            .await
-            .unwrap();
+        let resp = c.start_upload(repo).await;
         assert_eq!(answer(resp).await, (403, QUOTA_DENIED.to_owned()));
     }
     let queued = db.queued();
@@ -111,16 +107,12 @@ async fn mirror_sqlite_quota_notices() {
     // Between the warning (80 %) and the limit: the upload starts, the warning channel gets
     // its item.
     db.set_quota("admin", size + size / 10);
-    let resp = c
-        .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let resp = c.start_upload(repo).await;
     assert_eq!(resp.status(), 202);
     let queued = db.queued();
     assert_eq!(queued.len(), 2, "{queued:?}");
     assert_eq!(queued[1].0, "notification/admin/quota_warning/");
     assert_eq!(queued[1].1["notification_uuid"], "e2e-warning-hook");
     assert_eq!(queued[1].1["event_data"]["threshold_percent"], 80);
-    assert!(server.terminate().unwrap().success(), "{}", server.output());
+    mirror.stop();
 }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args, sha256,
-    standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, db_upgrade, image_manifest,
+    local_storage, serve_args, sha256, standalone_config, start, write_config,
 };
 
 const SERVICE: &str = "registry.example.com";
@@ -40,21 +40,7 @@ impl Image {
             "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]},
         }))
         .expect("JSON");
-        let manifest = serde_json::to_vec(&json!({
-            "schemaVersion": 2,
-            "mediaType": OCI_MANIFEST,
-            "config": {
-                "mediaType": "application/vnd.oci.image.config.v1+json",
-                "digest": sha256(&config),
-                "size": config.len(),
-            },
-            "layers": [{
-                "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                "digest": sha256(&layer),
-                "size": layer.len(),
-            }],
-        }))
-        .expect("JSON");
+        let manifest = image_manifest(&config, &layer);
         Self {
             layer,
             config,
@@ -280,14 +266,9 @@ fn features() -> String {
 
 #[tokio::test]
 async fn mirror_sqlite_cosign_and_policy_lock() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let config = write_config(dir.path(), &features());
-    let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
-    let db = Db::Sqlite(data.join("quay_sqlite.db"));
-    scenario(&server.base, &db).await;
-    assert!(server.terminate().unwrap().success(), "{}", server.output());
+    let mirror = SqliteMirror::start(&features()).await;
+    scenario(&mirror.server.base, &mirror.db).await;
+    mirror.stop();
 }
 
 #[tokio::test]

@@ -27,6 +27,22 @@ fn challenge_scope(resp: &reqwest::Response) -> String {
         .unwrap_or_else(|| panic!("no scope in the challenge `{challenge}`"))
 }
 
+/// `GET` on the upload URL `location` as `c`.
+async fn upload_status_of(c: &Client, location: &str) -> reqwest::Response {
+    c.req(reqwest::Method::GET, location).send().await.unwrap()
+}
+
+/// `PATCH` of `chunk` as bytes `range` to the upload URL `location`, as `c`.
+async fn patch_chunk(c: &Client, location: &str, range: &str, chunk: &[u8]) -> reqwest::Response {
+    c.req(reqwest::Method::PATCH, location)
+        .header("Content-Type", "application/octet-stream")
+        .header("Content-Range", range)
+        .body(chunk.to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
 /// The upload status (`GET` on the upload URL): a caller without push access is challenged for
 /// `pull,push` (so the token a client fetches for the challenge can read it), an invalid token
 /// for `pull` (Quay's two decorators); the answer has the spec's `Location` and
@@ -34,52 +50,26 @@ fn challenge_scope(resp: &reqwest::Response) -> String {
 async fn upload_status(base: &str, service: &str) {
     let repo = "admin/status";
     let push = Client::login(base, service, &[&format!("repository:{repo}:pull,push")]).await;
-    let resp = push
-        .req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
-        .send()
-        .await
-        .unwrap();
+    let resp = push.start_upload(repo).await;
     assert_eq!(resp.status(), 202);
     let location = header(&resp, "location");
     assert!(location.starts_with(&format!("{base}/v2/{repo}/blobs/uploads/")));
 
     // Nothing stored yet.
-    let resp = push
-        .req(reqwest::Method::GET, &location)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_status_of(&push, &location).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "range"), "0-0");
     assert_eq!(header(&resp, "location"), location);
 
     let chunk = b"hello";
-    let resp = push
-        .req(reqwest::Method::PATCH, &location)
-        .header("Content-Type", "application/octet-stream")
-        .header("Content-Range", "0-4")
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let resp = patch_chunk(&push, &location, "0-4", chunk).await;
     assert_eq!(resp.status(), 202);
     assert_eq!(header(&resp, "range"), "0-4");
 
     // A retried chunk: 416; the status then names the last byte received.
-    let resp = push
-        .req(reqwest::Method::PATCH, &location)
-        .header("Content-Type", "application/octet-stream")
-        .header("Content-Range", "0-4")
-        .body(chunk.to_vec())
-        .send()
-        .await
-        .unwrap();
+    let resp = patch_chunk(&push, &location, "0-4", chunk).await;
     assert_eq!(resp.status(), 416);
-    let resp = push
-        .req(reqwest::Method::GET, &location)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_status_of(&push, &location).await;
     assert_eq!(resp.status(), 204);
     assert_eq!(header(&resp, "range"), "0-4");
     assert_eq!(header(&resp, "location"), location);
@@ -96,11 +86,7 @@ async fn upload_status(base: &str, service: &str) {
         format!("repository:{repo}:pull,push")
     );
     let pull = Client::login(base, service, &[&format!("repository:{repo}:pull")]).await;
-    let resp = pull
-        .req(reqwest::Method::GET, &location)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_status_of(&pull, &location).await;
     assert_eq!(resp.status(), 401);
     assert_eq!(
         challenge_scope(&resp),
@@ -108,11 +94,7 @@ async fn upload_status(base: &str, service: &str) {
     );
     // The token fetched for that challenge reads the status.
     let retried = Client::login(base, service, &[&challenge_scope(&resp)]).await;
-    let resp = retried
-        .req(reqwest::Method::GET, &location)
-        .send()
-        .await
-        .unwrap();
+    let resp = upload_status_of(&retried, &location).await;
     assert_eq!(resp.status(), 204);
     // An invalid token: challenged for `pull`, as Quay's `process_registry_jwt_auth(["pull"])`.
     let resp = client()

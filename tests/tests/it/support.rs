@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use quay_e2e::{Server, client, pg_url};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The password of the `admin` user the instances are started with.
 pub(crate) const PASSWORD: &str = "password123";
@@ -19,6 +19,25 @@ const STARTUP: Duration = Duration::from_secs(60);
 /// `sha256:<hex>` of `data`.
 pub(crate) fn sha256(data: &[u8]) -> String {
     quay_fips::digest::sha256_digest(data).expect("sha256")
+}
+
+/// An OCI image manifest of `config` (an OCI image config) and the single gzip `layer`.
+pub(crate) fn image_manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "schemaVersion": 2,
+        "mediaType": OCI_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.oci.image.config.v1+json",
+            "digest": sha256(config),
+            "size": config.len(),
+        },
+        "layers": [{
+            "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
+            "digest": sha256(layer),
+            "size": layer.len(),
+        }],
+    }))
+    .expect("JSON")
 }
 
 /// A service variable written by `cargo xtask services up`.
@@ -217,6 +236,45 @@ pub(crate) async fn start(dir: &Path, args: &[String], port: Option<u16>) -> Ser
     server
 }
 
+/// `quay serve` in the mirror preset on SQLite (user `admin`, password [`PASSWORD`]), in a
+/// temporary directory removed when this is dropped.
+pub(crate) struct SqliteMirror {
+    _dir: tempfile::TempDir,
+    pub(crate) server: Server,
+    /// The server's `host:port`, the service of its registry tokens.
+    pub(crate) host: String,
+    /// The instance's SQLite database.
+    pub(crate) db: Db,
+}
+
+impl SqliteMirror {
+    /// Starts an instance whose config file holds `keys`.
+    pub(crate) async fn start(keys: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let data = dir.path().join("data");
+        let config = write_config(dir.path(), keys);
+        let args = serve_args("mirror", Some(&config), &data, Some(PASSWORD));
+        let server = start(dir.path(), &args, None).await;
+        let host = server.base.trim_start_matches("http://").to_owned();
+        let db = Db::Sqlite(data.join("quay_sqlite.db"));
+        Self {
+            _dir: dir,
+            server,
+            host,
+            db,
+        }
+    }
+
+    /// Stops the server, which must exit successfully.
+    pub(crate) fn stop(mut self) {
+        assert!(
+            self.server.terminate().unwrap().success(),
+            "{}",
+            self.server.output()
+        );
+    }
+}
+
 /// A registry session of `admin` (password [`PASSWORD`]) with a bearer token from `/v2/auth`.
 pub(crate) struct Client {
     /// The instance's base URL.
@@ -275,6 +333,14 @@ impl Client {
         .send()
         .await
         .expect("POST monolithic")
+    }
+
+    /// `POST /v2/<repo>/blobs/uploads/`: starts a blob upload.
+    pub(crate) async fn start_upload(&self, repo: &str) -> reqwest::Response {
+        self.req(reqwest::Method::POST, &format!("/v2/{repo}/blobs/uploads/"))
+            .send()
+            .await
+            .expect("POST blob upload")
     }
 
     /// A monolithic blob upload that must succeed (201).

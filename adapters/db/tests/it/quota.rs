@@ -4,10 +4,8 @@
 //! under an expired hidden tag, no tag moved), and the reads and notification writes of
 //! `QuotaStore`.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use diesel::sql_types::BigInt;
-use diesel::{Connection, RunQueryDsl, SqliteConnection};
 use quay_adapter_db::{Stores, connect};
 use quay_domain::repository::RepositoryId;
 use quay_domain::user::UserId;
@@ -16,7 +14,7 @@ use quay_ports::store::{
     SizeAccounting, SizeRowState, TagMove, TempTag, UploadRecord,
 };
 
-use crate::support::{self, TestPg, TestSqlite};
+use crate::support::{self, Raw, TestPg, TestSqlite};
 
 /// Repositories of `testorg` (2) and `user1` (4).
 const A: RepositoryId = RepositoryId(11);
@@ -41,37 +39,6 @@ pub(crate) fn at() -> DateTime<Utc> {
 
 pub(crate) fn digest(n: u32) -> String {
     format!("sha256:{n:064x}")
-}
-
-/// Reads scalars with raw SQL on either backend.
-pub(crate) enum Raw<'a> {
-    Pg(&'a TestPg),
-    Sqlite(&'a TestSqlite),
-}
-
-impl Raw<'_> {
-    pub(crate) async fn scalar(&self, sql: &str) -> Result<i64> {
-        match self {
-            Raw::Pg(pg) => {
-                let client = support::connect_raw(&pg.url).await?;
-                let row = client.query_one(sql, &[]).await.context(sql.to_owned())?;
-                Ok(row.get::<_, i64>(0))
-            }
-            Raw::Sqlite(file) => {
-                let url = file.path.to_str().context("utf-8 path")?;
-                let mut conn = SqliteConnection::establish(url)?;
-                let wrapped = format!("({sql})");
-                Ok(diesel::select(diesel::dsl::sql::<BigInt>(&wrapped)).get_result(&mut conn)?)
-            }
-        }
-    }
-
-    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
-        match self {
-            Raw::Pg(pg) => pg.execute(sql).await,
-            Raw::Sqlite(file) => file.execute(sql),
-        }
-    }
 }
 
 pub(crate) async fn blob(stores: &Stores, repo: RepositoryId, n: u32, size: u64) -> Result<()> {
@@ -492,10 +459,7 @@ SELECT setval(pg_get_serial_sequence('repository', 'id'), 20);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quota_on_the_push_path_postgres() -> Result<()> {
-    let pg = TestPg::new().await?;
-    pg.load_quay_schema().await?;
-    pg.execute(support::PYTHON_ACCOUNTS).await?;
-    pg.execute(SETUP).await?;
+    let pg = TestPg::with_accounts(SETUP).await?;
     pg.execute(PG_SEQUENCES).await?;
     let db = connect(support::settings(pg.target())).await?;
     scenario(&db.stores(), &Raw::Pg(&pg)).await
@@ -503,10 +467,7 @@ async fn quota_on_the_push_path_postgres() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quota_on_the_push_path_sqlite() -> Result<()> {
-    let file = TestSqlite::new()?;
-    file.load_quay_schema()?;
-    file.execute(support::PYTHON_ACCOUNTS)?;
-    file.execute(SETUP)?;
+    let file = TestSqlite::with_accounts(SETUP)?;
     let db = connect(support::settings(file.target())).await?;
     scenario(&db.stores(), &Raw::Sqlite(&file)).await
 }

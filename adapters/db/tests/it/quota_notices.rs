@@ -12,8 +12,8 @@ use quay_domain::user::UserId;
 use quay_ports::queue::NewQueueItem;
 use quay_ports::store::QuotaNoticeClaim;
 
-use crate::quota::{Raw, at};
-use crate::support::{self, TestPg, TestSqlite};
+use crate::quota::at;
+use crate::support::{self, Raw, TestPg, TestSqlite};
 
 const ORG: UserId = UserId(2);
 
@@ -120,20 +120,14 @@ async fn scenario(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quota_notices_postgres() -> Result<()> {
-    let pg = TestPg::new().await?;
-    pg.load_quay_schema().await?;
-    pg.execute(support::PYTHON_ACCOUNTS).await?;
-    pg.execute(SETUP).await?;
+    let pg = TestPg::with_accounts(SETUP).await?;
     let db = connect(support::settings(pg.target())).await?;
     scenario(&db.stores(), &Raw::Pg(&pg)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn quota_notices_sqlite() -> Result<()> {
-    let file = TestSqlite::new()?;
-    file.load_quay_schema()?;
-    file.execute(support::PYTHON_ACCOUNTS)?;
-    file.execute(SETUP)?;
+    let file = TestSqlite::with_accounts(SETUP)?;
     let db = connect(support::settings(file.target())).await?;
     scenario(&db.stores(), &Raw::Sqlite(&file)).await
 }

@@ -12,8 +12,8 @@ use quay_domain::repository::RepositoryId;
 use quay_domain::user::UserId;
 use quay_ports::store::{BackfillOutcome, ManifestPush, SizeAccounting, SizeRowState};
 
-use crate::quota::{Raw, blob, digest, push, quota};
-use crate::support::{self, TestPg, TestSqlite};
+use crate::quota::{blob, digest, push, quota};
+use crate::support::{self, Raw, TestPg, TestSqlite};
 
 const A: RepositoryId = RepositoryId(11);
 const B: RepositoryId = RepositoryId(12);
@@ -314,10 +314,7 @@ CREATE TRIGGER quota_refuse_update BEFORE UPDATE ON quotanamespacesize
 ";
 
 async fn pg() -> Result<(TestPg, Stores)> {
-    let pg = TestPg::new().await?;
-    pg.load_quay_schema().await?;
-    pg.execute(support::PYTHON_ACCOUNTS).await?;
-    pg.execute(SETUP).await?;
+    let pg = TestPg::with_accounts(SETUP).await?;
     pg.execute("SELECT setval(pg_get_serial_sequence('repository', 'id'), 20);")
         .await?;
     let db = connect(support::settings(pg.target())).await?;
@@ -325,11 +322,7 @@ async fn pg() -> Result<(TestPg, Stores)> {
 }
 
 fn sqlite() -> Result<TestSqlite> {
-    let file = TestSqlite::new()?;
-    file.load_quay_schema()?;
-    file.execute(support::PYTHON_ACCOUNTS)?;
-    file.execute(SETUP)?;
-    Ok(file)
+    TestSqlite::with_accounts(SETUP)
 }
 
 #[tokio::test(flavor = "multi_thread")]

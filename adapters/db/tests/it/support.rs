@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use anyhow::{Context, Result};
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, SqliteConnection};
+use diesel::sql_types::{BigInt, Text};
+use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use quay_adapter_db::{ConnectionArgs, DbSettings, DbTarget};
 use secrecy::SecretString;
 
@@ -102,6 +103,15 @@ impl TestPg {
         self.execute(PG_SEED).await
     }
 
+    /// A new database with Quay's schema, [`PYTHON_ACCOUNTS`], then `setup`.
+    pub async fn with_accounts(setup: &str) -> Result<Self> {
+        let pg = Self::new().await?;
+        pg.load_quay_schema().await?;
+        pg.execute(PYTHON_ACCOUNTS).await?;
+        pg.execute(setup).await?;
+        Ok(pg)
+    }
+
     pub fn target(&self) -> DbTarget {
         DbTarget::Postgres {
             url: SecretString::from(self.url.clone()),
@@ -182,6 +192,15 @@ impl TestSqlite {
         self.execute(SQLITE_SEED)
     }
 
+    /// A new file with Quay's schema, [`PYTHON_ACCOUNTS`], then `setup`.
+    pub fn with_accounts(setup: &str) -> Result<Self> {
+        let file = Self::new()?;
+        file.load_quay_schema()?;
+        file.execute(PYTHON_ACCOUNTS)?;
+        file.execute(setup)?;
+        Ok(file)
+    }
+
     pub fn target(&self) -> DbTarget {
         DbTarget::Sqlite {
             path: self.path.clone(),
@@ -201,4 +220,62 @@ pub fn execute_sqlite(path: &Path, sql: &str) -> Result<()> {
 
 pub fn settings(target: DbTarget) -> DbSettings {
     DbSettings::new(target)
+}
+
+#[derive(QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = Text)]
+    v: String,
+}
+
+/// Raw SQL on either backend.
+pub enum Raw<'a> {
+    Pg(&'a TestPg),
+    Sqlite(&'a TestSqlite),
+}
+
+impl Raw<'_> {
+    /// The single `BIGINT` the query returns.
+    pub async fn scalar(&self, sql: &str) -> Result<i64> {
+        match self {
+            Raw::Pg(pg) => {
+                let client = connect_raw(&pg.url).await?;
+                let row = client.query_one(sql, &[]).await.context(sql.to_owned())?;
+                Ok(row.get::<_, i64>(0))
+            }
+            Raw::Sqlite(file) => {
+                let mut conn = sqlite_connection(file)?;
+                let wrapped = format!("({sql})");
+                Ok(diesel::select(diesel::dsl::sql::<BigInt>(&wrapped)).get_result(&mut conn)?)
+            }
+        }
+    }
+
+    /// The single text column `v` of each row.
+    pub async fn texts(&self, sql: &str) -> Result<Vec<String>> {
+        match self {
+            Raw::Pg(pg) => {
+                let client = connect_raw(&pg.url).await?;
+                let rows = client.query(sql, &[]).await.context(sql.to_owned())?;
+                Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+            }
+            Raw::Sqlite(file) => {
+                let mut conn = sqlite_connection(file)?;
+                let rows: Vec<TextRow> = diesel::sql_query(sql).load(&mut conn)?;
+                Ok(rows.into_iter().map(|r| r.v).collect())
+            }
+        }
+    }
+
+    pub async fn execute(&self, sql: &str) -> Result<()> {
+        match self {
+            Raw::Pg(pg) => pg.execute(sql).await,
+            Raw::Sqlite(file) => file.execute(sql),
+        }
+    }
+}
+
+fn sqlite_connection(file: &TestSqlite) -> Result<SqliteConnection> {
+    let url = file.path.to_str().context("utf-8 path")?;
+    Ok(SqliteConnection::establish(url)?)
 }

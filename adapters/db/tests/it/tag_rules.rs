@@ -8,17 +8,15 @@
 
 use std::time::Duration as StdDuration;
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use chrono::{DateTime, TimeZone, Utc};
-use diesel::sql_types::{BigInt, Text};
-use diesel::{Connection, QueryableByName, RunQueryDsl, SqliteConnection};
 use quay_adapter_db::{Stores, connect};
 use quay_domain::repository::RepositoryId;
 use quay_ports::store::{
     AuditEntry, ManifestPush, ManifestStoreError, PolicyCheck, TagDeletion, TagMove, TempTag,
 };
 
-use crate::support::{self, TestPg, TestSqlite};
+use crate::support::{self, Raw, TestPg, TestSqlite};
 
 /// A repository of `admin` (user 1) and one of `testorg` (user 2).
 const REPO: RepositoryId = RepositoryId(31);
@@ -55,6 +53,19 @@ fn sibling(n: u32, suffix: &str) -> String {
     format!("sha256-{}.{suffix}", hex(n))
 }
 
+/// A move of the mutable tag `name` at `now_ms` under `lock_id`, refused on an immutable tag.
+pub(crate) fn tag_move(name: &str, now_ms: i64, lock_id: i64) -> TagMove {
+    TagMove {
+        name: name.to_owned(),
+        now_ms,
+        lock_id,
+        end_ms: None,
+        immutable: false,
+        refuse_immutable: true,
+        policy_audit: None,
+    }
+}
+
 fn push(repo: RepositoryId, m: u32, tag: Option<&str>, now_ms: i64) -> ManifestPush {
     ManifestPush {
         repository: repo,
@@ -70,15 +81,7 @@ fn push(repo: RepositoryId, m: u32, tag: Option<&str>, now_ms: i64) -> ManifestP
         optional_children: Vec::new(),
         labels: Vec::new(),
         now: at(),
-        tag: tag.map(|t| TagMove {
-            name: t.to_owned(),
-            now_ms,
-            lock_id: LOCK,
-            end_ms: None,
-            immutable: false,
-            refuse_immutable: true,
-            policy_audit: None,
-        }),
+        tag: tag.map(|t| tag_move(t, now_ms, LOCK)),
         temp_tag: tag.is_none().then(|| TempTag {
             name: format!("$temp-{m}"),
             now_ms,
@@ -99,62 +102,7 @@ fn deletion(now_ms: i64) -> TagDeletion {
     }
 }
 
-#[derive(QueryableByName)]
-struct TextRow {
-    #[diesel(sql_type = Text)]
-    v: String,
-}
-
-/// Raw SQL on either backend.
-pub(crate) enum Raw<'a> {
-    Pg(&'a TestPg),
-    Sqlite(&'a TestSqlite),
-}
-
 impl Raw<'_> {
-    pub(crate) async fn scalar(&self, sql: &str) -> Result<i64> {
-        match self {
-            Raw::Pg(pg) => {
-                let client = support::connect_raw(&pg.url).await?;
-                let row = client.query_one(sql, &[]).await.context(sql.to_owned())?;
-                Ok(row.get::<_, i64>(0))
-            }
-            Raw::Sqlite(file) => {
-                let mut conn = self.sqlite(file)?;
-                let wrapped = format!("({sql})");
-                Ok(diesel::select(diesel::dsl::sql::<BigInt>(&wrapped)).get_result(&mut conn)?)
-            }
-        }
-    }
-
-    /// The single text column `v` of each row.
-    pub(crate) async fn texts(&self, sql: &str) -> Result<Vec<String>> {
-        match self {
-            Raw::Pg(pg) => {
-                let client = support::connect_raw(&pg.url).await?;
-                let rows = client.query(sql, &[]).await.context(sql.to_owned())?;
-                Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
-            }
-            Raw::Sqlite(file) => {
-                let mut conn = self.sqlite(file)?;
-                let rows: Vec<TextRow> = diesel::sql_query(sql).load(&mut conn)?;
-                Ok(rows.into_iter().map(|r| r.v).collect())
-            }
-        }
-    }
-
-    fn sqlite(&self, file: &TestSqlite) -> Result<SqliteConnection> {
-        let url = file.path.to_str().context("utf-8 path")?;
-        Ok(SqliteConnection::establish(url)?)
-    }
-
-    pub(crate) async fn execute(&self, sql: &str) -> Result<()> {
-        match self {
-            Raw::Pg(pg) => pg.execute(sql).await,
-            Raw::Sqlite(file) => file.execute(sql),
-        }
-    }
-
     /// Every row named `name` in `repo`, by id: `end` (`alive` when open), then ` immutable`
     /// or ` hidden` when set.
     pub(crate) async fn rows(&self, repo: RepositoryId, name: &str) -> Result<Vec<String>> {
@@ -452,10 +400,7 @@ async fn policy_race_postgres(stores: &Stores, pg: &TestPg) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cosign_siblings_and_policies_postgres() -> Result<()> {
-    let pg = TestPg::new().await?;
-    pg.load_quay_schema().await?;
-    pg.execute(support::PYTHON_ACCOUNTS).await?;
-    pg.execute(SETUP).await?;
+    let pg = TestPg::with_accounts(SETUP).await?;
     let db = connect(support::settings(pg.target())).await?;
     let stores = db.stores();
     let raw = Raw::Pg(&pg);
@@ -467,10 +412,7 @@ async fn cosign_siblings_and_policies_postgres() -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cosign_siblings_and_policies_sqlite() -> Result<()> {
-    let file = TestSqlite::new()?;
-    file.load_quay_schema()?;
-    file.execute(support::PYTHON_ACCOUNTS)?;
-    file.execute(SETUP)?;
+    let file = TestSqlite::with_accounts(SETUP)?;
     let db = connect(support::settings(file.target())).await?;
     let stores = db.stores();
     let raw = Raw::Sqlite(&file);

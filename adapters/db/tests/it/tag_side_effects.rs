@@ -10,10 +10,10 @@
 use anyhow::Result;
 use quay_adapter_db::{Stores, connect};
 use quay_domain::repository::RepositoryId;
-use quay_ports::store::{ManifestPush, TagDeletion, TagMove, TempTag};
+use quay_ports::store::{ManifestPush, TagDeletion, TempTag};
 
-use crate::support::{self, TestPg, TestSqlite};
-use crate::tag_rules::{Raw, digest, ends, ms};
+use crate::support::{self, Raw, TestPg, TestSqlite};
+use crate::tag_rules::{digest, ends, ms, tag_move};
 
 const REPO: RepositoryId = RepositoryId(41);
 /// Another repository of `admin`, whose rows no deletion in `REPO` may touch.
@@ -55,15 +55,7 @@ fn push(
         optional_children: Vec::new(),
         labels: Vec::new(),
         now: chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default(),
-        tag: tag.map(|t| TagMove {
-            name: t.to_owned(),
-            now_ms,
-            lock_id: LOCK,
-            end_ms: None,
-            immutable: false,
-            refuse_immutable: true,
-            policy_audit: None,
-        }),
+        tag: tag.map(|t| tag_move(t, now_ms, LOCK)),
         temp_tag: tag.is_none().then(|| TempTag {
             name: format!("$temp-{m}"),
             now_ms,
@@ -334,20 +326,14 @@ async fn scenario(stores: &Stores, raw: &Raw<'_>) -> Result<()> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tag_deletion_side_effects_postgres() -> Result<()> {
-    let pg = TestPg::new().await?;
-    pg.load_quay_schema().await?;
-    pg.execute(support::PYTHON_ACCOUNTS).await?;
-    pg.execute(SETUP).await?;
+    let pg = TestPg::with_accounts(SETUP).await?;
     let db = connect(support::settings(pg.target())).await?;
     scenario(&db.stores(), &Raw::Pg(&pg)).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tag_deletion_side_effects_sqlite() -> Result<()> {
-    let file = TestSqlite::new()?;
-    file.load_quay_schema()?;
-    file.execute(support::PYTHON_ACCOUNTS)?;
-    file.execute(SETUP)?;
+    let file = TestSqlite::with_accounts(SETUP)?;
     let db = connect(support::settings(file.target())).await?;
     scenario(&db.stores(), &Raw::Sqlite(&file)).await
 }
