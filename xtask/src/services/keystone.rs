@@ -278,18 +278,7 @@ fn write_proxy_config(
     memcached: u16,
     user: &str,
 ) -> Result<()> {
-    let filters: String = [
-        ("catch_errors", "catch_errors"),
-        ("gatekeeper", "gatekeeper"),
-        ("healthcheck", "healthcheck"),
-        ("proxy-logging", "proxy_logging"),
-        ("listing-formats", "listing_formats"),
-        ("tempurl", "tempurl"),
-        ("dlo", "dlo"),
-    ]
-    .iter()
-    .map(|(name, egg)| format!("[filter:{name}]\nuse = egg:swift#{egg}\n"))
-    .collect();
+    let filters = super::swift::egg_filters();
     let text = format!(
         "[DEFAULT]\nbind_ip = 127.0.0.1\nbind_port = {port}\nswift_dir = {etc}\nworkers = 0\n\
          user = {user}\nlog_address = {nolog}\n\

@@ -150,18 +150,7 @@ fn write_configs(sdir: &Path, ports: &[(String, u16)], user: &str) -> Result<()>
         ring(&["add", &format!("r1z1-127.0.0.1:{}/d1", port(name)), "100"])?;
         ring(&["rebalance"])?;
     }
-    let filters: String = [
-        ("catch_errors", "catch_errors"),
-        ("gatekeeper", "gatekeeper"),
-        ("healthcheck", "healthcheck"),
-        ("proxy-logging", "proxy_logging"),
-        ("listing-formats", "listing_formats"),
-        ("tempurl", "tempurl"),
-        ("dlo", "dlo"),
-    ]
-    .iter()
-    .map(|(name, egg)| format!("[filter:{name}]\nuse = egg:swift#{egg}\n"))
-    .collect();
+    let filters = egg_filters();
     let proxy = format!(
         "{}[pipeline:main]\npipeline = catch_errors gatekeeper healthcheck proxy-logging cache \
          listing-formats tempurl tempauth dlo proxy-logging proxy-server\n\
@@ -174,6 +163,22 @@ fn write_configs(sdir: &Path, ports: &[(String, u16)], user: &str) -> Result<()>
     );
     std::fs::write(etc.join("proxy-server.conf"), proxy)?;
     Ok(())
+}
+
+/// The `[filter:*]` sections both proxies (tempauth here, Keystone's) load from Swift's eggs.
+pub(super) fn egg_filters() -> String {
+    [
+        ("catch_errors", "catch_errors"),
+        ("gatekeeper", "gatekeeper"),
+        ("healthcheck", "healthcheck"),
+        ("proxy-logging", "proxy_logging"),
+        ("listing-formats", "listing_formats"),
+        ("tempurl", "tempurl"),
+        ("dlo", "dlo"),
+    ]
+    .iter()
+    .map(|(name, egg)| format!("[filter:{name}]\nuse = egg:swift#{egg}\n"))
+    .collect()
 }
 
 fn start(sdir: &Path) -> Result<u16> {

@@ -91,6 +91,24 @@ fn read_chunk(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
     })
 }
 
+/// Opens and sizes `path` (blocking): the file and `range` as `start..end` clipped to its
+/// size; `None` when the range does not fit ([`range_fits`]).
+fn open_clipped(
+    path: &std::path::Path,
+    range: Option<Range>,
+) -> io::Result<Option<(File, u64, u64)>> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    if !range_fits(size, range) {
+        return Ok(None);
+    }
+    let (start, end) = match range {
+        None => (0, size),
+        Some((start, end)) => (start, end.unwrap_or(size).min(size)),
+    };
+    Ok(Some((file, start, end)))
+}
+
 /// Opens `path` for sending without reading it: the file, the first byte and the length of
 /// `range` clipped to the file; `None` when the range does not fit ([`range_fits`]).
 ///
@@ -100,17 +118,9 @@ pub(crate) async fn open_region(
     path: std::path::PathBuf,
     range: Option<Range>,
 ) -> io::Result<Option<(File, u64, u64)>> {
-    tokio::task::spawn_blocking(move || -> io::Result<_> {
-        let file = File::open(&path)?;
-        let size = file.metadata()?.len();
-        if !range_fits(size, range) {
-            return Ok(None);
-        }
-        let (start, end) = match range {
-            None => (0, size),
-            Some((start, end)) => (start, end.unwrap_or(size).min(size)),
-        };
-        Ok(Some((file, start, end.saturating_sub(start))))
+    tokio::task::spawn_blocking(move || {
+        open_clipped(&path, range)
+            .map(|opened| opened.map(|(file, start, end)| (file, start, end.saturating_sub(start))))
     })
     .await
     .map_err(io::Error::other)?
@@ -128,14 +138,8 @@ pub(crate) async fn open(
     let pool: Pool = Arc::new(Mutex::new(Vec::new()));
     let job_pool = Arc::clone(&pool);
     let opened = tokio::task::spawn_blocking(move || -> io::Result<_> {
-        let file = File::open(&path)?;
-        let size = file.metadata()?.len();
-        if !range_fits(size, range) {
+        let Some((file, start, end)) = open_clipped(&path, range)? else {
             return Ok(None);
-        }
-        let (start, end) = match range {
-            None => (0, size),
-            Some((start, end)) => (start, end.unwrap_or(size).min(size)),
         };
         let left = end.saturating_sub(start);
         let want = usize::try_from(left.min(FIRST_CHUNK as u64)).unwrap_or(FIRST_CHUNK);
