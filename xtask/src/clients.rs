@@ -28,12 +28,49 @@ pub fn on_path(tool: &str) -> bool {
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (and so may install packages).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
         .unwrap_or(false)
+}
+
+/// Installs Debian `packages` (`apt-get update` once per process first), without recommended
+/// packages unless `recommends`; as root only, else fails naming the command to run.
+///
+/// # Errors
+/// When not root, or when `apt-get` fails.
+pub fn apt_install(packages: &[&str], recommends: bool) -> Result<()> {
+    static UPDATED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let list = packages.join(" ");
+    if !is_root() {
+        bail!("missing packages: run `apt-get install -y {list}` as root");
+    }
+    let updated = *UPDATED.get_or_init(|| {
+        Command::new("apt-get")
+            .args(["update", "-qq"])
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !updated {
+        bail!("apt-get update failed");
+    }
+    let mut install = Command::new("apt-get");
+    install.args(["install", "-y", "-qq"]);
+    if !recommends {
+        install.arg("--no-install-recommends");
+    }
+    let status = install
+        .args(packages)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .context("running apt-get install")?;
+    if !status.success() {
+        bail!("apt-get install -y {list} failed ({status})");
+    }
+    Ok(())
 }
 
 /// Installs skopeo, podman, docker-registry, htpasswd and wrk when any is missing.
@@ -51,31 +88,7 @@ pub fn ensure() -> Result<()> {
         return Ok(());
     }
     eprintln!("clients: installing {}", missing.join(" "));
-    if !is_root() {
-        bail!(
-            "missing registry clients: run `apt-get install -y {}` as root",
-            missing.join(" ")
-        );
-    }
-    let update = Command::new("apt-get")
-        .args(["update", "-qq"])
-        .status()
-        .context("running apt-get update")?;
-    if !update.success() {
-        bail!("apt-get update failed ({update})");
-    }
-    let install = Command::new("apt-get")
-        .args(["install", "-y", "-qq"])
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("running apt-get install")?;
-    if !install.success() {
-        bail!(
-            "apt-get install -y {} failed ({install})",
-            missing.join(" ")
-        );
-    }
+    apt_install(&missing, true)?;
     let still: Vec<&str> = TOOLS
         .iter()
         .filter(|(tool, _)| !on_path(tool))

@@ -96,13 +96,7 @@ fn stop_recorded(pids: &Path, service: &str) {
     let _ = std::fs::remove_file(pids);
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
-}
+use crate::clients::is_root;
 
 /// Runs a PostgreSQL tool, as the `postgres` user when we are root.
 fn pg_command(tool: &str) -> Command {

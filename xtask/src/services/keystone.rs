@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::free_port;
+use crate::clients::{apt_install, on_path};
 
 const PACKAGES: &[&str] = &["python3-keystone", "python3-keystonemiddleware"];
 const ADMIN_PASSWORD: &str = "keystone-admin";
@@ -71,11 +72,6 @@ fn running(sdir: &Path) -> bool {
     seen == 2
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn middleware_installed() -> bool {
     Command::new("/usr/bin/python3")
         .args(["-c", "import keystonemiddleware"])
@@ -87,22 +83,7 @@ fn ensure_installed() -> Result<()> {
     if on_path("keystone-manage") && on_path("keystone-wsgi-public") && middleware_installed() {
         return Ok(());
     }
-    if !super::is_root() {
-        bail!(
-            "Keystone is not installed: run `apt-get install {}` as root",
-            PACKAGES.join(" ")
-        );
-    }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("apt-get install keystone")?;
-    if !status.success() {
-        bail!("apt-get install {} failed", PACKAGES.join(" "));
-    }
-    Ok(())
+    apt_install(PACKAGES, false)
 }
 
 fn manage(sdir: &Path, args: &[&str]) -> Result<()> {

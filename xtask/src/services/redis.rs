@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::free_port;
+use crate::clients::{apt_install, on_path};
 
 /// Starts Redis unless running; returns its test variable (`QUAY_TEST_REDIS_URL`).
 pub fn up(rdir: &Path) -> Result<Vec<(String, String)>> {
@@ -56,40 +57,11 @@ fn running(rdir: &Path) -> Option<u16> {
     super::object_stores::listening(port).then_some(port)
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn ensure_installed() -> Result<()> {
     if on_path("redis-server") {
         return Ok(());
     }
-    if !super::is_root() {
-        bail!("redis-server is not installed: run `apt-get install redis-server` as root");
-    }
-    let update = Command::new("apt-get")
-        .args(["update", "-qq"])
-        .status()
-        .context("apt-get update")?;
-    if !update.success() {
-        bail!("apt-get update failed");
-    }
-    let status = Command::new("apt-get")
-        .args([
-            "install",
-            "-y",
-            "-qq",
-            "--no-install-recommends",
-            "redis-server",
-        ])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("apt-get install redis-server")?;
-    if !status.success() {
-        bail!("apt-get install redis-server failed");
-    }
-    Ok(())
+    apt_install(&["redis-server"], false)
 }
 
 fn start(rdir: &Path) -> Result<u16> {

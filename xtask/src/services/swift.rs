@@ -12,6 +12,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::free_port;
+use crate::clients::{apt_install, on_path};
 
 const PACKAGES: &[&str] = &[
     "swift-proxy",
@@ -66,38 +67,11 @@ fn running(sdir: &Path) -> Option<u16> {
     proxy.filter(|p| super::object_stores::listening(*p))
 }
 
-fn on_path(tool: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-}
-
 fn ensure_installed() -> Result<()> {
     if on_path("swift-proxy-server") && on_path("memcached") {
         return Ok(());
     }
-    if !super::is_root() {
-        bail!(
-            "Swift is not installed: run `apt-get install {}` as root",
-            PACKAGES.join(" ")
-        );
-    }
-    let update = Command::new("apt-get")
-        .args(["update", "-qq"])
-        .status()
-        .context("apt-get update")?;
-    if !update.success() {
-        bail!("apt-get update failed");
-    }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(PACKAGES)
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .status()
-        .context("apt-get install swift")?;
-    if !status.success() {
-        bail!("apt-get install {} failed", PACKAGES.join(" "));
-    }
-    Ok(())
+    apt_install(PACKAGES, false)
 }
 
 fn write_configs(sdir: &Path, ports: &[(String, u16)], user: &str) -> Result<()> {
