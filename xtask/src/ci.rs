@@ -7,10 +7,69 @@ use anyhow::{Context, Result, bail};
 use std::process::Command;
 use std::time::Instant;
 
+/// A cargo command for CI. Incremental compilation is off: a CI build is never resumed, and
+/// its `target/debug/incremental` would take as much disk as everything else built.
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(crate::services::root());
+    cmd.current_dir(crate::services::root())
+        .env("CARGO_INCREMENTAL", "0");
     cmd
+}
+
+/// Free space CI needs under `target/` before it builds: the debug build, the test binaries,
+/// the services' data (Swift, PostgreSQL) and the 1 GiB objects of the memory tests. Measured
+/// peak on a fresh clone, plus a margin.
+const MIN_FREE_GIB: u64 = 8;
+
+/// Free bytes on the file system holding `path`, from `df` (POSIX output, 1024-byte blocks).
+fn free_bytes(path: &std::path::Path) -> Result<u64> {
+    let out = Command::new("df")
+        .args(["-P", "-k"])
+        .arg(path)
+        .output()
+        .context("running df")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let kib = text
+        .lines()
+        .nth(1)
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|f| f.parse::<u64>().ok())
+        .with_context(|| format!("unreadable df output for {}: {text}", path.display()))?;
+    Ok(kib * 1024)
+}
+
+/// Prints the free space of the file systems CI writes to (`target/` and the temporary
+/// directory the servers spool to).
+fn report_disk(when: &str) {
+    let root = crate::services::root();
+    for path in [root.join("target"), std::env::temp_dir()] {
+        let probe = if path.exists() { path } else { root.clone() };
+        match free_bytes(&probe) {
+            Ok(b) => eprintln!(
+                "disk {when}: {:.1} GiB free under {}",
+                b as f64 / f64::from(1u32 << 30),
+                probe.display()
+            ),
+            Err(e) => eprintln!("disk {when}: {e:#}"),
+        }
+    }
+}
+
+/// Refuses to start when the disk cannot hold a CI run: on a full disk the failures are
+/// confusing (Swift answers 503 below its 1 % reserve, moto 500, the linker a truncated file).
+fn check_disk() -> Result<()> {
+    let root = crate::services::root();
+    let free = free_bytes(&root)?;
+    if free < MIN_FREE_GIB << 30 {
+        bail!(
+            "only {:.1} GiB free under {}; CI needs at least {MIN_FREE_GIB} GiB (debug build, \
+             test binaries, service data). Free some space (an old target/ is the usual culprit) \
+             and run again",
+            free as f64 / f64::from(1u32 << 30),
+            root.display()
+        );
+    }
+    Ok(())
 }
 
 fn step(name: &str, mut cmd: Command) -> Result<()> {
@@ -32,6 +91,8 @@ fn step(name: &str, mut cmd: Command) -> Result<()> {
 /// Entry point of `cargo xtask ci`.
 pub fn run(_args: &[String]) -> Result<()> {
     let started = Instant::now();
+    report_disk("at start");
+    check_disk()?;
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     step("cargo fmt --check", fmt)?;
@@ -51,14 +112,20 @@ pub fn run(_args: &[String]) -> Result<()> {
     ]);
     step("cargo clippy -D warnings", clippy)?;
 
+    // The exact command the end-to-end harness runs (`quay_e2e::quay_bin`), so that its own
+    // build finds everything fresh instead of linking a second binary with other features.
     let mut build = cargo();
-    build.args(["build", "--workspace", "--bins", "--locked"]);
-    step("cargo build (binaries for the end-to-end tests)", build)?;
+    build.args(["build", "-p", "quay", "--bin", "quay", "--locked"]);
+    step(
+        "cargo build (the quay binary for the end-to-end tests)",
+        build,
+    )?;
 
     eprintln!("==> real registry clients (skopeo, podman) and benchmark peers");
     crate::clients::ensure()?;
     let env = crate::services::up()?;
     let result = tests(&env);
+    report_disk("after the tests");
     let stopped = crate::services::down();
     result?;
     stopped?;

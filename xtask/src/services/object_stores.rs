@@ -148,7 +148,10 @@ fn moto_up(sdir: &Path) -> Result<u16> {
     }
     let port = free_port()?;
     let mut cmd = Command::new(&server);
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        // Objects stay in memory (this machine has plenty) instead of spooling to the temporary
+        // directory past 5 MiB: the 1 GiB memory tests would otherwise need that much disk twice.
+        .env("MOTO_S3_DEFAULT_KEY_BUFFER_SIZE", (4u64 << 30).to_string());
     spawn_server(cmd, sdir, port, "moto (S3-compatible server)")?;
     Ok(port)
 }
@@ -166,17 +169,20 @@ fn azurite_up(sdir: &Path) -> Result<u16> {
             .arg(AZURITE);
         run_install(npm, "npm install azurite", &sdir.join("install.log"))?;
     }
+    // Blobs are kept in memory: the 1 GiB memory tests left 1.2 GiB of extents on disk.
     let data = sdir.join("data");
     if data.exists() {
         std::fs::remove_dir_all(&data)?;
     }
-    std::fs::create_dir_all(&data)?;
     let port = free_port()?;
     let mut cmd = Command::new(&bin);
     cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-        .arg("--location")
-        .arg(&data)
-        .args(["--skipApiVersionCheck", "--disableProductStyleUrl"]);
+        .args(["--inMemoryPersistence", "--extentMemoryLimit", "4096"])
+        .args([
+            "--skipApiVersionCheck",
+            "--disableProductStyleUrl",
+            "--disableTelemetry",
+        ]);
     spawn_server(cmd, sdir, port, "Azurite (Azure Blob emulator)")?;
     Ok(port)
 }

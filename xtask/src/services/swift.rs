@@ -98,7 +98,8 @@ fn write_configs(sdir: &Path, ports: &[(String, u16)], user: &str) -> Result<()>
     };
     for name in SERVERS {
         let text = format!(
-            "{}devices = {}\nmount_check = false\n[pipeline:main]\npipeline = {name}-server\n\
+            "{}devices = {}\nmount_check = false\nfallocate_reserve = 0\n\
+             [pipeline:main]\npipeline = {name}-server\n\
              [app:{name}-server]\nuse = egg:swift#{name}\n",
             common(port(name)),
             sdir.join("srv").display()
