@@ -200,6 +200,9 @@ async fn multipart_copy(
     result
 }
 
+/// Streams the chunks, in order, into one `PUT` of the final object. The chunks stay stored
+/// until the join succeeded, so a transient failure (a dropped connection, a 5xx from the
+/// backend) is retried from the start, as Quay's boto client retries its requests.
 async fn client_side_join(
     inner: &std::sync::Arc<Inner>,
     chunks: &[Chunk],
@@ -210,14 +213,26 @@ async fn client_side_join(
     let storage = super::S3Storage {
         inner: inner.clone(),
     };
-    let mut streams = Vec::new();
-    for c in chunks {
-        let s = storage.get(&c.0, Some(ByteRange::new(0, c.2))).await?;
-        streams.push(s);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = async {
+            let mut streams = Vec::new();
+            for c in chunks {
+                streams.push(storage.get(&c.0, Some(ByteRange::new(0, c.2))).await?);
+            }
+            let joined: ByteStream = Box::pin(futures_util::stream::iter(streams).flatten());
+            inner.put_streamed(dst_key, path, joined, total).await
+        }
+        .await;
+        match result {
+            Err(e) if e.is_retryable() && attempt < http::ATTEMPTS => {
+                tracing::debug!(storage.path = path, error = %e, attempt, "retrying the chunk join");
+                tokio::time::sleep(http::backoff(attempt)).await;
+            }
+            r => return r.map(|_| ()),
+        }
     }
-    let joined: ByteStream = Box::pin(futures_util::stream::iter(streams).flatten());
-    inner.put_streamed(dst_key, path, joined, total).await?;
-    Ok(())
 }
 
 #[cfg(test)]
