@@ -17,9 +17,9 @@ fn cargo() -> Command {
 }
 
 /// Free space CI needs under `target/` before it builds: the debug build, the test binaries,
-/// the services' data (Swift, PostgreSQL) and the 1 GiB objects of the memory tests. Measured
-/// peak on a fresh clone, plus a margin.
-const MIN_FREE_GIB: u64 = 8;
+/// the services' data (Swift, PostgreSQL) and the 1 GiB objects of the memory tests. A fresh
+/// clone's run took 4.1 GiB at its peak (3.4 GiB of it `target/`); the rest is margin.
+const MIN_FREE_GIB: u64 = 6;
 
 /// Free bytes on the file system holding `path`, from `df` (POSIX output, 1024-byte blocks).
 fn free_bytes(path: &std::path::Path) -> Result<u64> {
