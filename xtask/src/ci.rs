@@ -21,21 +21,23 @@ fn cargo() -> Command {
 /// clone's run took 4.1 GiB at its peak (3.4 GiB of it `target/`); the rest is margin.
 const MIN_FREE_GIB: u64 = 6;
 
-/// Free bytes on the file system holding `path`, from `df` (POSIX output, 1024-byte blocks).
+/// Free bytes on the file system holding `path`, from GNU `df`.
 fn free_bytes(path: &std::path::Path) -> Result<u64> {
     let out = Command::new("df")
-        .args(["-P", "-k"])
+        .args(["--output=avail", "-B1"])
         .arg(path)
         .output()
         .context("running df")?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let kib = text
-        .lines()
-        .nth(1)
-        .and_then(|l| l.split_whitespace().nth(3))
-        .and_then(|f| f.parse::<u64>().ok())
-        .with_context(|| format!("unreadable df output for {}: {text}", path.display()))?;
-    Ok(kib * 1024)
+    parse_avail(&text)
+        .with_context(|| format!("unreadable df output for {}: {text}", path.display()))
+}
+
+/// The byte count of `df --output=avail -B1`: a header line, then the number.
+fn parse_avail(text: &str) -> Option<u64> {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    lines.next()?;
+    lines.next()?.parse().ok()
 }
 
 /// Prints the free space of the file systems CI writes to (`target/` and the temporary
@@ -157,4 +159,17 @@ fn fips_gate() -> Result<()> {
         status.env(k, v);
     }
     step("quay fips status under the FIPS provider", status)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_avail;
+
+    #[test]
+    fn reads_dfs_available_bytes() {
+        assert_eq!(parse_avail("    Avail\n 8912896000\n"), Some(8_912_896_000));
+        assert_eq!(parse_avail("Avail\n"), None);
+        assert_eq!(parse_avail("Avail\n-\n"), None);
+        assert_eq!(parse_avail(""), None);
+    }
 }
