@@ -99,6 +99,22 @@ fn naive(t: DateTime<Utc>) -> NaiveDateTime {
 
 use chrono::Timelike as _;
 
+/// `t + d`, saturating at the largest timestamp.
+fn plus(t: NaiveDateTime, d: std::time::Duration) -> NaiveDateTime {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_add_signed(d))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
+/// `t - d`, saturating at the smallest timestamp.
+fn minus(t: NaiveDateTime, d: std::time::Duration) -> NaiveDateTime {
+    chrono::Duration::from_std(d)
+        .ok()
+        .and_then(|d| t.checked_sub_signed(d))
+        .unwrap_or(NaiveDateTime::MIN)
+}
+
 /// A domain id as the `integer` key Quay's tables use; `None` when out of range (no such row).
 fn key(id: i64) -> Option<i32> {
     i32::try_from(id).ok()

@@ -23,7 +23,7 @@ use quay_ports::queue::{
 
 mod metrics;
 
-use super::naive;
+use super::{naive, plus};
 use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
 use crate::error::backend;
@@ -105,6 +105,57 @@ fn state_id() -> String {
     uuid::Uuid::new_v4().hyphenated().to_string()
 }
 
+/// A new `queueitem` row as Python's `WorkQueue.put` writes it: canonical name, available at
+/// once or after the item's delay, a fresh `state_id`.
+pub(crate) struct QueueRow {
+    pub(crate) name: String,
+    pub(crate) body: String,
+    pub(crate) available_after: NaiveDateTime,
+    pub(crate) retries_remaining: i32,
+    pub(crate) state_id: String,
+}
+
+impl QueueRow {
+    /// The row of `item` put at `now`; `Err` with the canonical name when it is longer than
+    /// Quay's column.
+    pub(crate) fn new(item: &NewQueueItem, now: NaiveDateTime) -> Result<Self, String> {
+        let parts: Vec<&str> = item.path.iter().map(String::as_str).collect();
+        let name = canonical_name(&item.queue, &parts);
+        if name.chars().count() > MAX_NAME {
+            return Err(name);
+        }
+        Ok(Self {
+            name,
+            body: item.body.clone(),
+            available_after: plus(now, item.available_after),
+            retries_remaining: i32::try_from(item.retries_remaining).unwrap_or(i32::MAX),
+            state_id: state_id(),
+        })
+    }
+}
+
+/// Inserts a [`QueueRow`] on the connection `$c` (inside the caller's transaction, if any);
+/// evaluates to diesel's `QueryResult<usize>`.
+macro_rules! insert_queue_row {
+    ($c:expr, $row:expr) => {{
+        use $crate::stores::queue::queueitem as q;
+        let row: &$crate::stores::queue::QueueRow = $row;
+        diesel::insert_into(q::table)
+            .values((
+                q::queue_name.eq(row.name.as_str()),
+                q::body.eq(row.body.as_str()),
+                q::available_after.eq(row.available_after),
+                q::available.eq(true),
+                q::processing_expires.eq(None::<NaiveDateTime>),
+                q::retries_remaining.eq(row.retries_remaining),
+                q::state_id.eq(row.state_id.as_str()),
+            ))
+            .execute($c)
+            .await
+    }};
+}
+pub(crate) use insert_queue_row;
+
 /// `prefix` as a `LIKE` pattern matching names that start with it.
 fn prefix_pattern(prefix: &str) -> String {
     let mut out = String::with_capacity(prefix.len() + 1);
@@ -116,13 +167,6 @@ fn prefix_pattern(prefix: &str) -> String {
     }
     out.push('%');
     out
-}
-
-fn plus(t: NaiveDateTime, d: Duration) -> NaiveDateTime {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(NaiveDateTime::MAX)
 }
 
 fn to_count(n: i64) -> u64 {
@@ -196,30 +240,12 @@ impl DbWorkQueue {
 #[async_trait]
 impl WorkQueue for DbWorkQueue {
     async fn put(&self, item: &NewQueueItem) -> Result<i64, QueueError> {
-        let parts: Vec<&str> = item.path.iter().map(String::as_str).collect();
-        let name = canonical_name(&item.queue, &parts);
-        if name.chars().count() > MAX_NAME {
-            return Err(QueueError::NameTooLong(name));
-        }
-        let sid = state_id();
-        let after = plus(self.now(), item.available_after);
-        let retries = i32::try_from(item.retries_remaining).unwrap_or(i32::MAX);
+        let row = QueueRow::new(item, self.now()).map_err(QueueError::NameTooLong)?;
         let mut conn = self.db.conn(Route::Primary).await?;
         let id: i32 = db_write!(conn, |c| {
-            diesel::insert_into(queueitem::table)
-                .values((
-                    queueitem::queue_name.eq(name.as_str()),
-                    queueitem::body.eq(item.body.as_str()),
-                    queueitem::available_after.eq(after),
-                    queueitem::available.eq(true),
-                    queueitem::processing_expires.eq(None::<NaiveDateTime>),
-                    queueitem::retries_remaining.eq(retries),
-                    queueitem::state_id.eq(sid.as_str()),
-                ))
-                .execute(c)
-                .await?;
+            insert_queue_row!(c, &row)?;
             queueitem::table
-                .filter(queueitem::state_id.eq(sid.as_str()))
+                .filter(queueitem::state_id.eq(row.state_id.as_str()))
                 .select(queueitem::id)
                 .first(c)
                 .await

@@ -12,33 +12,18 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use quay_domain::user::UserId;
-use quay_ports::queue::canonical_name;
 use quay_ports::store::{
     BackendError, BackendErrorKind, NamespaceUsage, QuotaNoticeClaim, QuotaStoreError,
 };
 
 use super::schema::{
-    externalnotificationevent as ev, namespacenotification as nn, queueitem as qi,
-    quotanotificationstate as qs,
+    externalnotificationevent as ev, namespacenotification as nn, quotanotificationstate as qs,
 };
 use crate::conn::{db_run, db_write};
 use crate::database::{Database, Route};
 use crate::error::backend;
-use crate::stores::naive;
-
-fn plus(t: NaiveDateTime, d: std::time::Duration) -> NaiveDateTime {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_add_signed(d))
-        .unwrap_or(NaiveDateTime::MAX)
-}
-
-fn minus(t: NaiveDateTime, d: std::time::Duration) -> NaiveDateTime {
-    chrono::Duration::from_std(d)
-        .ok()
-        .and_then(|d| t.checked_sub_signed(d))
-        .unwrap_or(NaiveDateTime::MIN)
-}
+use crate::stores::queue::{QueueRow, insert_queue_row};
+use crate::stores::{minus, naive};
 
 /// See [`quay_ports::store::QuotaStore::namespace_notification_uuids`].
 pub(crate) async fn channel_uuids(
@@ -69,23 +54,17 @@ pub(crate) async fn claim(
     let threshold = i32::try_from(notice.threshold_percent).unwrap_or(i32::MAX);
     let now = naive(notice.now);
     let cutoff = minus(now, notice.cooldown);
-    let mut items = Vec::with_capacity(notice.items.len());
-    for item in &notice.items {
-        let parts: Vec<&str> = item.path.iter().map(String::as_str).collect();
-        let name = canonical_name(&item.queue, &parts);
-        if name.chars().count() > 1024 {
-            return Err(QuotaStoreError::Backend(BackendError::msg(
+    let items = notice
+        .items
+        .iter()
+        .map(|item| QueueRow::new(item, now))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|name| {
+            QuotaStoreError::Backend(BackendError::msg(
                 BackendErrorKind::Other,
                 format!("quota notice queue name over 1024 characters: {name}"),
-            )));
-        }
-        items.push((
-            name,
-            item.body.as_str(),
-            plus(now, item.available_after),
-            i32::try_from(item.retries_remaining).unwrap_or(i32::MAX),
-        ));
-    }
+            ))
+        })?;
     let mut conn = db.conn(Route::Primary).await?;
     let result: Result<bool, diesel::result::Error> = db_write!(conn, |c| {
         let state: Option<(i32, Option<NaiveDateTime>, bool)> = qs::table
@@ -133,19 +112,8 @@ pub(crate) async fn claim(
             }
         };
         if claimed {
-            for (name, body, after, retries) in &items {
-                diesel::insert_into(qi::table)
-                    .values((
-                        qi::queue_name.eq(name.as_str()),
-                        qi::body.eq(*body),
-                        qi::available_after.eq(*after),
-                        qi::available.eq(true),
-                        qi::processing_expires.eq(None::<NaiveDateTime>),
-                        qi::retries_remaining.eq(*retries),
-                        qi::state_id.eq(uuid::Uuid::new_v4().hyphenated().to_string()),
-                    ))
-                    .execute(c)
-                    .await?;
+            for row in &items {
+                insert_queue_row!(c, row)?;
             }
         }
         Ok(claimed)

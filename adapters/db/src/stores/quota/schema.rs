@@ -128,20 +128,6 @@ diesel::table! {
     }
 }
 
-// Quay's work queue, for the notices put with their claim.
-diesel::table! {
-    queueitem (id) {
-        id -> Integer,
-        queue_name -> Varchar,
-        body -> Text,
-        available_after -> Timestamp,
-        available -> Bool,
-        processing_expires -> Nullable<Timestamp>,
-        retries_remaining -> Integer,
-        state_id -> Varchar,
-    }
-}
-
 diesel::joinable!(quotalimits -> quotatype (quota_type_id));
 diesel::joinable!(namespacenotification -> externalnotificationevent (event_id));
 diesel::allow_tables_to_appear_in_same_query!(
