@@ -26,7 +26,7 @@ use quay_domain::quota::{QuotaCheck, bytes_allowed};
 use quay_domain::user::UserId;
 use quay_ports::clock::Clock;
 use quay_ports::queue::NewQueueItem;
-use quay_ports::store::{QuotaNoticeClaim, QuotaStore, QuotaStoreError};
+use quay_ports::store::{QuotaNoticeClaim, QuotaNoticeStore, QuotaStoreError};
 
 /// Quay's default `QUOTA_NOTIFICATION_COOLDOWN_SECONDS`.
 const DEFAULT_COOLDOWN: Duration = Duration::from_secs(86_400);
@@ -73,7 +73,7 @@ pub struct NoticeCheckReport {
 
 /// Sends quota notices to namespace notification channels.
 pub struct QuotaNotifier {
-    store: Arc<dyn QuotaStore>,
+    store: Arc<dyn QuotaNoticeStore>,
     clock: Arc<dyn Clock>,
     settings: QuotaNoticeSettings,
 }
@@ -90,7 +90,7 @@ impl QuotaNotifier {
     /// A notifier on `store`.
     #[must_use]
     pub fn new(
-        store: Arc<dyn QuotaStore>,
+        store: Arc<dyn QuotaNoticeStore>,
         clock: Arc<dyn Clock>,
         settings: QuotaNoticeSettings,
     ) -> Self {

@@ -38,8 +38,9 @@ pub use pull_statistics::{
     ManifestPullUpdate, PullStatisticsStore, PullStatisticsStoreError, TagPullUpdate,
 };
 pub use quota::{
-    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaNoticeClaim,
-    QuotaPush, QuotaStore, QuotaStoreError, QuotaVerify, SizeAccounting, SizeRowState,
+    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaBackfillStore,
+    QuotaNoticeClaim, QuotaNoticeStore, QuotaPush, QuotaStore, QuotaStoreError, QuotaVerify,
+    SizeAccounting, SizeRowState,
 };
 pub use repository::{RepositoryStore, RepositoryStoreError};
 pub use service_key::{ServiceKey, ServiceKeyStore, ServiceKeyStoreError};

@@ -8,10 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use quay_domain::quota::{NamespaceQuota, QuotaLimit, QuotaSeverity};
-use quay_domain::repository::RepositoryId;
-use quay_ports::store::{
-    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, SizeRowState,
-};
+use quay_ports::store::NamespaceUsage;
 
 use super::*;
 use crate::registry_auth::fakes::ManualClock;
@@ -30,46 +27,7 @@ struct Memory {
 }
 
 #[async_trait]
-impl QuotaStore for Memory {
-    async fn namespace_usage(
-        &self,
-        _: RepositoryId,
-        _: bool,
-    ) -> Result<NamespaceUsage, QuotaStoreError> {
-        Err(QuotaStoreError::NotFound)
-    }
-
-    async fn notification_targets(
-        &self,
-        _: UserId,
-        _: &str,
-    ) -> Result<Vec<NotificationTarget>, QuotaStoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn create_notifications(&self, _: &[NewNotification]) -> Result<(), QuotaStoreError> {
-        Ok(())
-    }
-
-    async fn size_rows(
-        &self,
-        _: RepositoryId,
-    ) -> Result<(Option<SizeRowState>, Option<SizeRowState>), QuotaStoreError> {
-        Err(QuotaStoreError::NotFound)
-    }
-
-    async fn backfill_candidates(&self, _: usize) -> Result<Vec<UserId>, QuotaStoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn backfill_namespace(
-        &self,
-        _: UserId,
-        _: i64,
-    ) -> Result<BackfillOutcome, QuotaStoreError> {
-        Ok(BackfillOutcome::default())
-    }
-
+impl QuotaNoticeStore for Memory {
     async fn namespace_notification_uuids(
         &self,
         namespace: UserId,

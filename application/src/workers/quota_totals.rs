@@ -2,7 +2,7 @@
 //! namespaces whose sizes were never computed, or were reset by a push with quota management
 //! off (`QUOTA_INVALIDATE_TOTALS`), get their `quotanamespacesize` and `quotarepositorysize`
 //! rows from the blobs their manifests reference
-//! ([`QuotaStore::backfill_namespace`](quay_ports::store::QuotaStore::backfill_namespace)).
+//! ([`QuotaBackfillStore::backfill_namespace`](quay_ports::store::QuotaBackfillStore::backfill_namespace)).
 //!
 //! As in Quay's standalone worker: it runs only with `FEATURE_QUOTA_MANAGEMENT` and
 //! `QUOTA_BACKFILL` (default true), not in read-only mode; it waits `QUOTA_TOTAL_DELAY_SECONDS`
@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use quay_ports::clock::Clock;
-use quay_ports::store::QuotaStore;
+use quay_ports::store::QuotaBackfillStore;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -72,7 +72,7 @@ pub struct BackfillReport {
 
 /// The backfill worker.
 pub struct QuotaTotals {
-    store: Arc<dyn QuotaStore>,
+    store: Arc<dyn QuotaBackfillStore>,
     clock: Arc<dyn Clock>,
     settings: QuotaTotalsSettings,
     notices: Option<Arc<QuotaNotifier>>,
@@ -90,7 +90,7 @@ impl QuotaTotals {
     /// A worker on `store`.
     #[must_use]
     pub fn new(
-        store: Arc<dyn QuotaStore>,
+        store: Arc<dyn QuotaBackfillStore>,
         clock: Arc<dyn Clock>,
         settings: QuotaTotalsSettings,
     ) -> Self {

@@ -159,9 +159,10 @@ pub struct QuotaNoticeClaim {
     pub items: Vec<NewQueueItem>,
 }
 
-/// Quota reads and the notifications of the push path.
+/// Quota reads and the notifications of the push path. Its supertraits are the slices the
+/// workers use, so that each takes (and each test fake implements) only what it calls.
 #[async_trait]
-pub trait QuotaStore: Send + Sync {
+pub trait QuotaStore: QuotaBackfillStore + QuotaNoticeStore {
     /// The namespace usage of `repository`'s namespace; with `with_uploads`, also the bytes of
     /// the repository's uploads in progress (Quay's `verify_namespace_quota_during_upload`).
     ///
@@ -202,7 +203,11 @@ pub trait QuotaStore: Send + Sync {
         &self,
         repository: RepositoryId,
     ) -> Result<(Option<SizeRowState>, Option<SizeRowState>), QuotaStoreError>;
+}
 
+/// The quota backfill (Quay's `quotatotalworker`).
+#[async_trait]
+pub trait QuotaBackfillStore: Send + Sync {
     /// Up to `limit` namespaces for the backfill worker (Quay's `QuotaTotalWorker.backfill`):
     /// enabled, non-robot users and organizations without a `quotanamespacesize` row whose
     /// backfill started (`backfill_start_ms` set), in id order.
@@ -226,7 +231,11 @@ pub trait QuotaStore: Send + Sync {
         namespace: UserId,
         now_ms: i64,
     ) -> Result<BackfillOutcome, QuotaStoreError>;
+}
 
+/// Quota notices through namespace notification channels (`FEATURE_QUOTA_NOTIFICATIONS`).
+#[async_trait]
+pub trait QuotaNoticeStore: Send + Sync {
     /// The `uuid`s of `namespace`'s notification channels (`namespacenotification`) for the
     /// event named `event` (`externalnotificationevent.name`), in id order.
     ///

@@ -15,8 +15,8 @@ use diesel_async::RunQueryDsl;
 use quay_domain::repository::RepositoryId;
 use quay_domain::user::UserId;
 use quay_ports::store::{
-    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaNoticeClaim,
-    QuotaStore, QuotaStoreError, SizeRowState,
+    BackfillOutcome, NamespaceUsage, NewNotification, NotificationTarget, QuotaBackfillStore,
+    QuotaNoticeClaim, QuotaNoticeStore, QuotaStore, QuotaStoreError, SizeRowState,
 };
 
 use super::registry_sql::id_by_name;
@@ -241,7 +241,10 @@ impl QuotaStore for DbQuotaStore {
         let (ns, repo) = rows.ok_or(QuotaStoreError::NotFound)?;
         Ok((ns.map(size_row), repo.map(size_row)))
     }
+}
 
+#[async_trait]
+impl QuotaBackfillStore for DbQuotaStore {
     async fn backfill_candidates(&self, limit: usize) -> Result<Vec<UserId>, QuotaStoreError> {
         backfill::candidates(&self.db, limit).await
     }
@@ -256,7 +259,10 @@ impl QuotaStore for DbQuotaStore {
         };
         backfill::namespace(&self.db, ns, now_ms).await
     }
+}
 
+#[async_trait]
+impl QuotaNoticeStore for DbQuotaStore {
     async fn namespace_notification_uuids(
         &self,
         namespace: UserId,

@@ -7,8 +7,8 @@ use chrono::{TimeZone, Utc};
 use quay_domain::repository::RepositoryId;
 use quay_domain::user::UserId;
 use quay_ports::store::{
-    BackendError, BackendErrorKind, BackfillOutcome, NamespaceUsage, NewNotification,
-    NotificationTarget, QuotaNoticeClaim, QuotaStoreError, SizeRowState,
+    BackendError, BackendErrorKind, BackfillOutcome, NamespaceUsage, QuotaNoticeClaim,
+    QuotaNoticeStore, QuotaStoreError,
 };
 
 use super::*;
@@ -34,34 +34,7 @@ fn failure() -> QuotaStoreError {
 }
 
 #[async_trait]
-impl QuotaStore for Waiting {
-    async fn namespace_usage(
-        &self,
-        _: RepositoryId,
-        _: bool,
-    ) -> Result<NamespaceUsage, QuotaStoreError> {
-        Err(QuotaStoreError::NotFound)
-    }
-
-    async fn notification_targets(
-        &self,
-        _: UserId,
-        _: &str,
-    ) -> Result<Vec<NotificationTarget>, QuotaStoreError> {
-        Ok(Vec::new())
-    }
-
-    async fn create_notifications(&self, _: &[NewNotification]) -> Result<(), QuotaStoreError> {
-        Ok(())
-    }
-
-    async fn size_rows(
-        &self,
-        _: RepositoryId,
-    ) -> Result<(Option<SizeRowState>, Option<SizeRowState>), QuotaStoreError> {
-        Err(QuotaStoreError::NotFound)
-    }
-
+impl QuotaBackfillStore for Waiting {
     async fn backfill_candidates(&self, limit: usize) -> Result<Vec<UserId>, QuotaStoreError> {
         self.limits.lock().expect("lock").push(limit);
         Ok(self
@@ -93,7 +66,10 @@ impl QuotaStore for Waiting {
             stopped_at_deleted: false,
         })
     }
+}
 
+#[async_trait]
+impl QuotaNoticeStore for Waiting {
     async fn namespace_notification_uuids(
         &self,
         _: UserId,

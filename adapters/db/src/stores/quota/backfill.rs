@@ -216,7 +216,7 @@ async fn backfill_row(
     complete(db, scope).await.map(Some)
 }
 
-/// See [`quay_ports::store::QuotaStore::backfill_candidates`].
+/// See [`quay_ports::store::QuotaBackfillStore::backfill_candidates`].
 pub(crate) async fn candidates(
     db: &Database,
     limit: usize,
@@ -245,7 +245,7 @@ pub(crate) async fn candidates(
     Ok(ids.into_iter().map(|i| UserId(i64::from(i))).collect())
 }
 
-/// See [`quay_ports::store::QuotaStore::backfill_namespace`].
+/// See [`quay_ports::store::QuotaBackfillStore::backfill_namespace`].
 pub(crate) async fn namespace(
     db: &Database,
     ns: i32,

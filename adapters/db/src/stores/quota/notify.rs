@@ -25,7 +25,7 @@ use crate::error::backend;
 use crate::stores::queue::{QueueRow, insert_queue_row};
 use crate::stores::{minus, naive};
 
-/// See [`quay_ports::store::QuotaStore::namespace_notification_uuids`].
+/// See [`quay_ports::store::QuotaNoticeStore::namespace_notification_uuids`].
 pub(crate) async fn channel_uuids(
     db: &Database,
     ns: i32,
@@ -45,7 +45,7 @@ pub(crate) async fn channel_uuids(
     .map_err(|e| QuotaStoreError::Backend(backend("listing namespace notifications", e)))
 }
 
-/// See [`quay_ports::store::QuotaStore::claim_quota_notice`].
+/// See [`quay_ports::store::QuotaNoticeStore::claim_quota_notice`].
 pub(crate) async fn claim(
     db: &Database,
     ns: i32,
@@ -121,7 +121,7 @@ pub(crate) async fn claim(
     result.map_err(|e| QuotaStoreError::Backend(backend("claiming a quota notice", e)))
 }
 
-/// See [`quay_ports::store::QuotaStore::clear_quota_notice`].
+/// See [`quay_ports::store::QuotaNoticeStore::clear_quota_notice`].
 pub(crate) async fn clear(db: &Database, ns: i32, threshold: i64) -> Result<bool, QuotaStoreError> {
     let threshold = i32::try_from(threshold).unwrap_or(i32::MAX);
     let mut conn = db.conn(Route::Primary).await?;
@@ -142,7 +142,7 @@ pub(crate) async fn clear(db: &Database, ns: i32, threshold: i64) -> Result<bool
         .map_err(|e| QuotaStoreError::Backend(backend("clearing a quota notice", e)))
 }
 
-/// See [`quay_ports::store::QuotaStore::notified_namespaces`].
+/// See [`quay_ports::store::QuotaNoticeStore::notified_namespaces`].
 pub(crate) async fn notified_namespaces(db: &Database) -> Result<Vec<UserId>, QuotaStoreError> {
     let mut conn = db.conn(Route::Primary).await?;
     let ids: Vec<i32> = db_run!(conn, |c| {
@@ -157,7 +157,7 @@ pub(crate) async fn notified_namespaces(db: &Database) -> Result<Vec<UserId>, Qu
     Ok(ids.into_iter().map(|i| UserId(i64::from(i))).collect())
 }
 
-/// See [`quay_ports::store::QuotaStore::namespace_usage_of`].
+/// See [`quay_ports::store::QuotaNoticeStore::namespace_usage_of`].
 pub(crate) async fn usage(
     db: &Database,
     ns: i32,
