@@ -294,16 +294,9 @@ impl PullStatsFlush {
             "pull statistics flush worker started"
         );
         loop {
-            if *shutdown.borrow() {
+            let next = tokio::time::Instant::now() + self.settings.interval;
+            if super::shutdown_before(next, &mut shutdown).await {
                 break;
-            }
-            if let Ok(changed) =
-                tokio::time::timeout(self.settings.interval, shutdown.changed()).await
-            {
-                if changed.is_err() || *shutdown.borrow() {
-                    break;
-                }
-                continue;
             }
             self.flush_once().await;
         }

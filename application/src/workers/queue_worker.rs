@@ -167,10 +167,8 @@ impl QueueWorker {
                     tracing::warn!(queue.name = %queue, error = %e, "polling the queue failed");
                 }
             }
-            // Wakes early on shutdown; a closed channel means shutdown too.
-            if let Ok(Err(_)) =
-                tokio::time::timeout(self.timing.poll_period, shutdown.changed()).await
-            {
+            let next = tokio::time::Instant::now() + self.timing.poll_period;
+            if super::shutdown_before(next, &mut shutdown).await {
                 break;
             }
         }

@@ -163,15 +163,9 @@ impl QuotaTotals {
         let mut next_backfill = first;
         let mut next_check = self.notices.as_ref().map(|_| first);
         loop {
-            if *shutdown.borrow() {
-                break;
-            }
             let due = next_check.map_or(next_backfill, |c| c.min(next_backfill));
-            if let Ok(changed) = tokio::time::timeout_at(due, shutdown.changed()).await {
-                if changed.is_err() || *shutdown.borrow() {
-                    break;
-                }
-                continue;
+            if super::shutdown_before(due, &mut shutdown).await {
+                break;
             }
             if Instant::now() >= next_backfill {
                 self.backfill_once().await;
