@@ -26,6 +26,27 @@ mod referrers;
 mod tags;
 mod uploads;
 
+/// A private image repository `acme/app` (id 12, namespace id 3) for unit tests.
+#[cfg(test)]
+pub(crate) fn test_repository() -> quay_domain::repository::Repository {
+    use quay_domain::name::{NamespaceName, RepositoryName, RepositoryNameRules};
+    use quay_domain::repository::{
+        Repository, RepositoryId, RepositoryKind, RepositoryState, Visibility,
+    };
+    use quay_domain::user::UserId;
+    Repository {
+        id: RepositoryId(12),
+        namespace_id: UserId(3),
+        namespace: NamespaceName::parse("acme").expect("valid namespace"),
+        name: RepositoryName::parse("app", RepositoryNameRules::Standard).expect("valid name"),
+        visibility: Visibility::Private,
+        kind: RepositoryKind::Image,
+        state: RepositoryState::Normal,
+        description: None,
+        trust_enabled: false,
+    }
+}
+
 use std::sync::Arc;
 
 use quay_domain::manifest::{ParseOptions, SparseIndexRule};

@@ -313,8 +313,8 @@ fn plus_address(email: &str, namespace: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::test_repository as repo;
     use chrono::{DateTime, Duration, TimeZone, Utc};
-    use quay_domain::name::{RepositoryName, RepositoryNameRules};
     use quay_domain::repository::RepositoryId;
     use quay_domain::user::UserId;
 
@@ -322,20 +322,6 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 27, 12, 0, 0)
             .single()
             .expect("valid time")
-    }
-
-    fn repo() -> Repository {
-        Repository {
-            id: RepositoryId(12),
-            namespace_id: UserId(3),
-            namespace: NamespaceName::parse("acme").expect("valid namespace"),
-            name: RepositoryName::parse("app", RepositoryNameRules::Standard).expect("valid name"),
-            visibility: Visibility::Private,
-            kind: RepositoryKind::Image,
-            state: RepositoryState::Normal,
-            description: None,
-            trust_enabled: false,
-        }
     }
 
     fn account() -> Account {

@@ -40,23 +40,7 @@ fn pull_event(repo: &Repository, reference: &Reference, served: &str, now_s: i64
 #[cfg(test)]
 mod tests {
     use super::*;
-    use quay_domain::name::{NamespaceName, RepositoryName, RepositoryNameRules};
-    use quay_domain::repository::{RepositoryId, RepositoryKind, RepositoryState, Visibility};
-    use quay_domain::user::UserId;
-
-    fn repo() -> Repository {
-        Repository {
-            id: RepositoryId(12),
-            namespace_id: UserId(3),
-            namespace: NamespaceName::parse("acme").expect("valid namespace"),
-            name: RepositoryName::parse("app", RepositoryNameRules::Standard).expect("valid name"),
-            visibility: Visibility::Private,
-            kind: RepositoryKind::Image,
-            state: RepositoryState::Normal,
-            description: None,
-            trust_enabled: false,
-        }
-    }
+    use crate::registry::test_repository as repo;
 
     #[test]
     fn tag_pulls_count_the_served_digest() {
