@@ -15,46 +15,24 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, db_upgrade, image_manifest,
-    local_storage, serve_args, sha256, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, TestImage, db_upgrade,
+    local_storage, serve_args, standalone_config, start, write_config,
 };
 
 const SERVICE: &str = "registry.example.com";
 const REPO: &str = "admin/signed";
 
-/// A one-layer image unique to `seed`.
-struct Image {
-    layer: Vec<u8>,
-    config: Vec<u8>,
-    manifest: Vec<u8>,
+/// The cosign tag `suffix` of `image` (`sha256-<hex>.<suffix>`).
+fn sibling(image: &TestImage, suffix: &str) -> String {
+    format!("{}.{suffix}", image.digest().replace(':', "-"))
 }
 
-impl Image {
-    fn new(seed: u8) -> Self {
-        let layer: Vec<u8> = (0..2048u32)
-            .map(|i| (i as u8).wrapping_mul(17).wrapping_add(seed))
-            .collect();
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]},
-        }))
-        .expect("JSON");
-        let manifest = image_manifest(&config, &layer);
-        Self {
-            layer,
-            config,
-            manifest,
-        }
-    }
-
-    /// The cosign tag `suffix` of this image (`sha256-<hex>.<suffix>`).
-    fn sibling(&self, suffix: &str) -> String {
-        format!("{}.{suffix}", sha256(&self.manifest).replace(':', "-"))
-    }
+/// An image unique to `seed`.
+fn unique_image(seed: u8) -> TestImage {
+    TestImage::new(seed, &json!({}))
 }
 
-async fn push(client: &Client, tag: &str, image: &Image) {
+async fn push(client: &Client, tag: &str, image: &TestImage) {
     let resp = client
         .push_image(REPO, tag, &[&image.config, &image.layer], &image.manifest)
         .await;
@@ -84,33 +62,33 @@ fn ends(db: &Db, name: &str, anchor: &str) -> String {
 
 async fn cosign(client: &Client, db: &Db) {
     // `v1` on image 1, signed and attested; then `v1` moves to image 2.
-    let (image, signature, attestation) = (Image::new(1), Image::new(2), Image::new(3));
+    let (image, signature, attestation) = (unique_image(1), unique_image(2), unique_image(3));
     push(client, "v1", &image).await;
-    push(client, &image.sibling("sig"), &signature).await;
-    push(client, &image.sibling("att"), &attestation).await;
-    push(client, "v1", &Image::new(4)).await;
-    assert_eq!(ends(db, &image.sibling("sig"), "v1"), "0");
-    assert_eq!(ends(db, &image.sibling("att"), "v1"), "-1");
+    push(client, &sibling(&image, "sig"), &signature).await;
+    push(client, &sibling(&image, "att"), &attestation).await;
+    push(client, "v1", &unique_image(4)).await;
+    assert_eq!(ends(db, &sibling(&image, "sig"), "v1"), "0");
+    assert_eq!(ends(db, &sibling(&image, "att"), "v1"), "-1");
     assert_eq!(
-        status(client, reqwest::Method::GET, &image.sibling("sig")).await,
+        status(client, reqwest::Method::GET, &sibling(&image, "sig")).await,
         404
     );
 
     // Image 5 under `a` and `b`: deleting `a` keeps the signature (`b` still shows the image),
     // deleting `b` expires it with `b`.
-    let image = Image::new(5);
+    let image = unique_image(5);
     push(client, "a", &image).await;
     push(client, "b", &image).await;
-    push(client, &image.sibling("sig"), &Image::new(6)).await;
+    push(client, &sibling(&image, "sig"), &unique_image(6)).await;
     assert_eq!(status(client, reqwest::Method::DELETE, "a").await, 202);
     assert_eq!(
-        status(client, reqwest::Method::GET, &image.sibling("sig")).await,
+        status(client, reqwest::Method::GET, &sibling(&image, "sig")).await,
         200
     );
     assert_eq!(status(client, reqwest::Method::DELETE, "b").await, 202);
-    assert_eq!(ends(db, &image.sibling("sig"), "b"), "0");
+    assert_eq!(ends(db, &sibling(&image, "sig"), "b"), "0");
     assert_eq!(
-        status(client, reqwest::Method::GET, &image.sibling("sig")).await,
+        status(client, reqwest::Method::GET, &sibling(&image, "sig")).await,
         404
     );
 }
@@ -206,7 +184,7 @@ async fn wait_for_lock(db: &Db, granted: bool) {
 async fn policy_race(base: &str, db: &Db) {
     let scope = format!("repository:{REPO}:pull,push");
     let pusher = Client::login(base, SERVICE, &[&scope]).await;
-    let image = Image::new(7);
+    let image = unique_image(7);
     pusher.push_blob(REPO, &image.config).await;
     pusher.push_blob(REPO, &image.layer).await;
     let rid = db.sql(

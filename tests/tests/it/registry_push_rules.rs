@@ -21,8 +21,8 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, image_manifest, local_storage,
-    serve_args, sha256, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, TestImage, db_upgrade, local_storage,
+    serve_args, standalone_config, start, write_config,
 };
 
 const SERVICE: &str = "registry.example.com";
@@ -111,41 +111,9 @@ impl Redis {
     }
 }
 
-/// An image: a layer unique to `seed`, a config with `labels`, and its OCI manifest.
-struct Image {
-    layer: Vec<u8>,
-    config: Vec<u8>,
-    manifest: Vec<u8>,
-}
-
-impl Image {
-    fn new(seed: u8, labels: &Value) -> Self {
-        let layer: Vec<u8> = (0..4096u32)
-            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
-            .collect();
-        let config = serde_json::to_vec(&json!({
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]},
-            "config": {"Labels": labels},
-        }))
-        .expect("JSON");
-        let manifest = image_manifest(&config, &layer);
-        Self {
-            layer,
-            config,
-            manifest,
-        }
-    }
-
-    fn digest(&self) -> String {
-        sha256(&self.manifest)
-    }
-}
-
 impl Client {
     /// Uploads the image's blobs and puts its manifest at `reference`.
-    async fn push(&self, repo: &str, reference: &str, image: &Image) -> reqwest::Response {
+    async fn push(&self, repo: &str, reference: &str, image: &TestImage) -> reqwest::Response {
         self.push_image(
             repo,
             reference,
@@ -217,7 +185,7 @@ async fn scenario(base: &str, db: &Db, redis: &Redis) {
 
 /// Quay's `_create_manifest` writes one pending security status per new manifest.
 async fn security_status(admin: &Client, db: &Db, repo: &str) {
-    let image = Image::new(1, &json!({}));
+    let image = TestImage::new(1, &json!({}));
     let resp = admin.push(repo, "v1", &image).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
     assert_eq!(admin.push(repo, "v1-again", &image).await.status(), 201);
@@ -236,14 +204,14 @@ async fn security_status(admin: &Client, db: &Db, repo: &str) {
 
 /// The `quay.immutable` label, and what an immutable tag refuses.
 async fn immutable_label(admin: &Client, db: &Db, repo: &str) {
-    let locked = Image::new(2, &json!({"quay.immutable": "True "}));
+    let locked = TestImage::new(2, &json!({"quay.immutable": "True "}));
     let resp = admin.push(repo, "locked", &locked).await;
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
     let expected = format!("locked:1:{}", locked.digest());
     assert_eq!(live_tag(db, repo, "locked"), expected);
 
     // Moving it: refused; the new manifest stays (untagged, with its status row) as in Quay.
-    let other = Image::new(3, &json!({}));
+    let other = TestImage::new(3, &json!({}));
     let (status, e) = error(admin.push(repo, "locked", &other).await).await;
     assert_eq!(status, 409);
     assert_eq!(e["code"], "TAG_IMMUTABLE");
@@ -293,13 +261,13 @@ async fn expiry_label(admin: &Client, db: &Db, repo: &str) {
              ORDER BY id DESC LIMIT 1"
         ))
     };
-    let expiring = Image::new(4, &json!({"quay.expires-after": "2h"}));
+    let expiring = TestImage::new(4, &json!({"quay.expires-after": "2h"}));
     assert_eq!(admin.push(repo, "temp", &expiring).await.status(), 201);
     assert_eq!(lifetime("temp"), "7200000");
     // The stored manifest's label applies to a later push of it too.
     assert_eq!(admin.push(repo, "temp2", &expiring).await.status(), 201);
     assert_eq!(lifetime("temp2"), "7200000");
-    let frozen = Image::new(
+    let frozen = TestImage::new(
         5,
         &json!({"quay.expires-after": "1h", "quay.immutable": "true"}),
     );
@@ -309,7 +277,7 @@ async fn expiry_label(admin: &Client, db: &Db, repo: &str) {
         live_tag(db, repo, "frozen"),
         format!("frozen:1:{}", frozen.digest())
     );
-    let bad = Image::new(6, &json!({"quay.expires-after": "soon"}));
+    let bad = TestImage::new(6, &json!({"quay.expires-after": "soon"}));
     assert_eq!(admin.push(repo, "never", &bad).await.status(), 201);
     assert_eq!(lifetime("never"), "-1");
 }
@@ -329,7 +297,7 @@ async fn policies(admin: &Client, db: &Db, repo: &str) {
          SELECT 'np-1', id, '{\"tag_pattern\": \"dev-.*|v[0-9]+\", \"tag_pattern_matches\": false}' \
          FROM \"user\" WHERE username = 'admin'",
     );
-    let image = Image::new(1, &json!({}));
+    let image = TestImage::new(1, &json!({}));
     for (tag, immutable) in [("rel-1", 1), ("dev-1", 0), ("stable", 1)] {
         let resp = admin.push(repo, tag, &image).await;
         assert_eq!(resp.status(), 201, "{tag}");
@@ -371,7 +339,7 @@ async fn policies(admin: &Client, db: &Db, repo: &str) {
 /// Redis hashes of pulls by tag and by digest; a deleted tag loses its statistics row.
 async fn pull_statistics(admin: &Client, db: &Db, redis: &Redis, repo: &str) {
     let rid = repo_id(db, "rules");
-    let image = Image::new(1, &json!({}));
+    let image = TestImage::new(1, &json!({}));
     let digest = image.digest();
     assert_eq!(admin.get(repo, "v1").await, 200);
     assert_eq!(admin.get(repo, "v1").await, 200);
@@ -440,7 +408,7 @@ async fn pull_statistics(admin: &Client, db: &Db, redis: &Redis, repo: &str) {
 async fn repository_states(base: &str, db: &Db) {
     let repo = "admin/mirrored";
     let scope = format!("repository:{repo}:pull,push");
-    let image = Image::new(1, &json!({}));
+    let image = TestImage::new(1, &json!({}));
     let admin = Client::login(base, SERVICE, &[&scope]).await;
     assert_eq!(admin.push(repo, "v1", &image).await.status(), 201);
     let rid = repo_id(db, "mirrored");
@@ -520,8 +488,8 @@ fn features(redis: &Redis, flush_interval_s: u32) -> String {
 async fn flushed(db: &Db, redis: &Redis) {
     let rules = repo_id(db, "rules");
     let mirrored = repo_id(db, "mirrored");
-    let d1 = Image::new(1, &json!({})).digest();
-    let locked = Image::new(2, &json!({"quay.immutable": "True "})).digest();
+    let d1 = TestImage::new(1, &json!({})).digest();
+    let locked = TestImage::new(2, &json!({"quay.immutable": "True "})).digest();
     let sorted = |text: String| {
         let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
         lines.sort();

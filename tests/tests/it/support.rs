@@ -40,6 +40,39 @@ pub(crate) fn image_manifest(config: &[u8], layer: &[u8]) -> Vec<u8> {
     .expect("JSON")
 }
 
+/// A one-layer OCI image: a layer unique to `seed`, a config with `labels`, and its manifest.
+pub(crate) struct TestImage {
+    pub(crate) layer: Vec<u8>,
+    pub(crate) config: Vec<u8>,
+    pub(crate) manifest: Vec<u8>,
+}
+
+impl TestImage {
+    pub(crate) fn new(seed: u8, labels: &Value) -> Self {
+        let layer: Vec<u8> = (0..4096u32)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect();
+        let config = serde_json::to_vec(&json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [sha256(&layer)]},
+            "config": {"Labels": labels},
+        }))
+        .expect("JSON");
+        let manifest = image_manifest(&config, &layer);
+        Self {
+            layer,
+            config,
+            manifest,
+        }
+    }
+
+    /// The manifest's digest.
+    pub(crate) fn digest(&self) -> String {
+        sha256(&self.manifest)
+    }
+}
+
 /// A service variable written by `cargo xtask services up`.
 ///
 /// # Panics
