@@ -73,6 +73,40 @@ async fn row_state(
     .map_err(|e| QuotaStoreError::Backend(backend(scope.context().to_owned(), e)))
 }
 
+/// Marks the size row of `$key` in `$t` (a size table keyed by `$col`) started at `$now`: a
+/// new row (`$exists` false; a concurrent insert wins), or one reset by a push (no start, not
+/// complete). Evaluates to diesel's `QueryResult<usize>`, the rows written.
+macro_rules! start_row {
+    ($c:expr, $t:ident, $col:ident, $key:expr, $exists:expr, $now:expr) => {
+        if $exists {
+            diesel::update(
+                $t::table
+                    .filter($t::$col.eq($key))
+                    .filter($t::backfill_start_ms.is_null())
+                    .filter($t::backfill_complete.eq(false)),
+            )
+            .set((
+                $t::size_bytes.eq(0i64),
+                $t::backfill_start_ms.eq(Some($now)),
+                $t::backfill_complete.eq(false),
+            ))
+            .execute($c)
+            .await
+        } else {
+            diesel::insert_into($t::table)
+                .values((
+                    $t::$col.eq($key),
+                    $t::size_bytes.eq(0i64),
+                    $t::backfill_start_ms.eq(Some($now)),
+                    $t::backfill_complete.eq(false),
+                ))
+                .on_conflict_do_nothing()
+                .execute($c)
+                .await
+        }
+    };
+}
+
 /// Marks the scope's row started when it is missing or reset; `true` when this call did.
 async fn claim(
     db: &Database,
@@ -83,61 +117,9 @@ async fn claim(
     use super::schema::{quotanamespacesize as qns, quotarepositorysize as qrs};
     let mut conn = db.conn(Route::Primary).await?;
     let written: Result<usize, diesel::result::Error> = db_write!(conn, |c| {
-        match (scope, exists) {
-            (Scope::Namespace(ns), false) => {
-                diesel::insert_into(qns::table)
-                    .values((
-                        qns::namespace_user_id.eq(ns),
-                        qns::size_bytes.eq(0i64),
-                        qns::backfill_start_ms.eq(Some(now_ms)),
-                        qns::backfill_complete.eq(false),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await
-            }
-            (Scope::Namespace(ns), true) => {
-                diesel::update(
-                    qns::table
-                        .filter(qns::namespace_user_id.eq(ns))
-                        .filter(qns::backfill_start_ms.is_null())
-                        .filter(qns::backfill_complete.eq(false)),
-                )
-                .set((
-                    qns::size_bytes.eq(0i64),
-                    qns::backfill_start_ms.eq(Some(now_ms)),
-                    qns::backfill_complete.eq(false),
-                ))
-                .execute(c)
-                .await
-            }
-            (Scope::Repository(repo), false) => {
-                diesel::insert_into(qrs::table)
-                    .values((
-                        qrs::repository_id.eq(repo),
-                        qrs::size_bytes.eq(0i64),
-                        qrs::backfill_start_ms.eq(Some(now_ms)),
-                        qrs::backfill_complete.eq(false),
-                    ))
-                    .on_conflict_do_nothing()
-                    .execute(c)
-                    .await
-            }
-            (Scope::Repository(repo), true) => {
-                diesel::update(
-                    qrs::table
-                        .filter(qrs::repository_id.eq(repo))
-                        .filter(qrs::backfill_start_ms.is_null())
-                        .filter(qrs::backfill_complete.eq(false)),
-                )
-                .set((
-                    qrs::size_bytes.eq(0i64),
-                    qrs::backfill_start_ms.eq(Some(now_ms)),
-                    qrs::backfill_complete.eq(false),
-                ))
-                .execute(c)
-                .await
-            }
+        match scope {
+            Scope::Namespace(ns) => start_row!(c, qns, namespace_user_id, ns, exists, now_ms),
+            Scope::Repository(repo) => start_row!(c, qrs, repository_id, repo, exists, now_ms),
         }
     });
     written
