@@ -14,8 +14,8 @@
 use serde_json::{Value, json};
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, db_upgrade, image_manifest,
-    local_storage, serve_args, server_keys, sha256, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, image_manifest, server_keys,
+    sha256, start_standalone,
 };
 
 pub(crate) const QUOTA_DENIED: &str = r#"{"errors":[{"code":"DENIED","detail":{},"message":"Quota has been exceeded on namespace"}]}"#;
@@ -320,13 +320,8 @@ async fn mirror_sqlite_quota() {
 async fn standalone_postgres_quota() {
     let dir = tempfile::tempdir().unwrap();
     let pg = PgDatabase::create("e2e_quota");
-    let storage = local_storage(&dir.path().join("storage"));
     let extra = server_keys("registry.example.com", "http") + QUOTA_KEYS;
-    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
-    let data = dir.path().join("data");
-    db_upgrade(&config, &data);
-    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
+    let mut server = start_standalone(dir.path(), &pg, &extra, PASSWORD).await;
     scenario(&server.base, "registry.example.com", &pg.db()).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
     pg.drop_database();

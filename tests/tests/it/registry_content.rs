@@ -18,8 +18,8 @@ use quay_e2e::client;
 use serde_json::{Value, json};
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, db_upgrade, local_storage, serve_args,
-    server_keys, sha256, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, serve_args, server_keys, sha256, start,
+    start_standalone,
 };
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -511,13 +511,8 @@ async fn mirror_sqlite_registry_content() {
 async fn standalone_postgres_registry_content() {
     let dir = tempfile::tempdir().unwrap();
     let pg = PgDatabase::create("e2e_registry_content");
-    let storage = local_storage(&dir.path().join("storage"));
     let extra = server_keys("registry.example.com", "http") + "MAXIMUM_LAYER_SIZE: 1M\n";
-    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
-    let data = dir.path().join("data");
-    db_upgrade(&config, &data);
-    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
+    let mut server = start_standalone(dir.path(), &pg, &extra, PASSWORD).await;
     let db = pg.db();
     // `default` is not in Quay's seed data: the binary registers configured locations at boot.
     assert_eq!(

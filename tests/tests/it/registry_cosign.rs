@@ -15,8 +15,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::support::{
-    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, TestImage, db_upgrade,
-    local_storage, serve_args, standalone_config, start, write_config,
+    Client, Db, OCI_MANIFEST, PASSWORD, PgDatabase, SqliteMirror, TestImage, start_standalone,
 };
 
 const SERVICE: &str = "registry.example.com";
@@ -253,13 +252,8 @@ async fn mirror_sqlite_cosign_and_policy_lock() {
 async fn standalone_postgres_cosign_and_policy_lock() {
     let dir = tempfile::tempdir().unwrap();
     let pg = PgDatabase::create("e2e_cosign");
-    let storage = local_storage(&dir.path().join("storage"));
     let extra = format!("SECRET_KEY: e2e-secret\n{}", features());
-    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
-    let data = dir.path().join("data");
-    db_upgrade(&config, &data);
-    let args = serve_args("standalone", Some(&config), &data, Some(PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
+    let mut server = start_standalone(dir.path(), &pg, &extra, PASSWORD).await;
     let db = pg.db();
     scenario(&server.base, &db).await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());

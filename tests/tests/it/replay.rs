@@ -23,8 +23,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::{
-    Db, PgDatabase, db_upgrade, instance_secret, local_storage, serve_args, server_keys,
-    standalone_config, start, write_config,
+    Db, PgDatabase, instance_secret, serve_args, server_keys, start, start_standalone,
 };
 
 /// The captures, copied from the Python Quay oracle.
@@ -204,14 +203,9 @@ async fn mirror_sqlite_replays_python_captures() {
 async fn standalone_postgres_replays_python_captures() {
     let dir = tempfile::tempdir().unwrap();
     let pg = PgDatabase::create("e2e_replay");
-    let storage = local_storage(&dir.path().join("storage"));
     // SERVER_HOSTNAME is the captured instance's (the mirror preset follows the request's host).
     let extra = server_keys(CAPTURED_HOST, "http");
-    let config = write_config(dir.path(), &standalone_config(&pg.url, &storage, &extra));
-    let data = dir.path().join("data");
-    db_upgrade(&config, &data);
-    let args = serve_args("standalone", Some(&config), &data, Some(seed::PASSWORD));
-    let mut server = start(dir.path(), &args, None).await;
+    let mut server = start_standalone(dir.path(), &pg, &extra, seed::PASSWORD).await;
     replay_all(&server.base, &pg.db(), "e2e-database-secret").await;
     assert!(server.terminate().unwrap().success(), "{}", server.output());
     pg.drop_database();

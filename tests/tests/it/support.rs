@@ -254,6 +254,23 @@ pub(crate) fn serve_args(
     args
 }
 
+/// `quay serve` on the standalone preset: `pg`'s database (after `quay db upgrade`), local
+/// storage and the data directory under `dir`, the `extra` config lines, and `password` for the
+/// bootstrap superuser.
+pub(crate) async fn start_standalone(
+    dir: &Path,
+    pg: &PgDatabase,
+    extra: &str,
+    password: &str,
+) -> Server {
+    let storage = local_storage(&dir.join("storage"));
+    let config = write_config(dir, &standalone_config(&pg.url, &storage, extra));
+    let data = dir.join("data");
+    db_upgrade(&config, &data);
+    let args = serve_args("standalone", Some(&config), &data, Some(password));
+    start(dir, &args, None).await
+}
+
 /// Spawns `quay serve ARGS` over HTTP (on `port` when given) and waits until it is healthy.
 pub(crate) async fn start(dir: &Path, args: &[String], port: Option<u16>) -> Server {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
